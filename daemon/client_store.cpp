@@ -1,0 +1,2 @@
+// placeholder until client_store.cpp lands
+namespace ttygate::daemon {}

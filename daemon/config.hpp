@@ -1,0 +1,93 @@
+// Config: ttygated's TOML configuration, parsed and validated in full before anything starts.
+//
+// Every key is known: an unknown key, a wrong type or an out-of-range value is a ConfigError
+// whose message names the file, the key (with its table, e.g. "port[1].baud") and the problem,
+// e.g. "/etc/ttygate/ttygated.toml: port[0].parity: expected one of none, even, odd, got \"mark\"".
+// Documented key by key in docs/configuration.md.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ttygate::daemon {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// An address range in CIDR form ("10.0.0.0/8", "fe80::/10", "127.0.0.1" = /32).
+struct Cidr {
+  int family = AF_INET;                 // AF_INET or AF_INET6
+  std::uint8_t bytes[16] = {};          // network address, first 4 used for IPv4
+  unsigned prefix = 0;                  // 0..32 or 0..128
+  std::string text;                     // as written, for messages
+
+  static std::optional<Cidr> parse(std::string_view text);
+  // IPv4-mapped IPv6 peers (::ffff:a.b.c.d) match IPv4 ranges.
+  bool contains(const sockaddr* addr) const;
+};
+
+// "addr:port": "0.0.0.0:7000", "[::]:7000", "127.0.0.1:7000", "[fe80::1%eth0]:7000".
+struct ListenAddress {
+  sockaddr_storage addr{};
+  socklen_t length = 0;
+  std::string text;
+
+  static std::optional<ListenAddress> parse(std::string_view text);
+};
+
+enum class Parity { none, even, odd };
+enum class Flow { none, rtscts, xonxoff };
+enum class ControlMode { shared, exclusive };
+
+struct PortConfig {
+  std::string name;                     // [A-Za-z0-9_-]{1,32}, unique
+  std::filesystem::path device;         // absolute path
+  unsigned baud = 115200;               // one of the termios rates 50..4000000
+  unsigned data_bits = 8;               // 5..8
+  Parity parity = Parity::none;
+  unsigned stop_bits = 1;               // 1 or 2
+  Flow flow = Flow::none;
+  std::vector<ListenAddress> listen;    // at least one; no address used twice in the file
+  ControlMode control = ControlMode::shared;
+};
+
+struct Limits {
+  std::chrono::milliseconds handshake_timeout{10'000};  // handshake_timeout_ms, 100..600000
+  unsigned max_handshakes = 64;                         // concurrent, 1..65535
+  std::size_t session_buffer = 256 * 1024;              // session_buffer_bytes, bytes queued
+                                                        // to a slow session before it is dropped,
+                                                        // 4096..64 MiB
+  std::vector<Cidr> allow_from;                         // default: loopback, RFC 1918, RFC 4193,
+                                                        // link-local (IPv4 and IPv6)
+};
+
+struct GatewaySection {
+  std::filesystem::path state_dir = "/var/lib/ttygate";  // absolute path
+  std::string name = "ttygate";                         // CN of the gateway's certificate
+};
+
+struct Config {
+  std::filesystem::path file;  // where it was read from ("<string>" for parse_config)
+  GatewaySection gateway;
+  std::vector<PortConfig> ports;  // at least one
+  Limits limits;
+};
+
+// The default allow_from ranges.
+std::vector<Cidr> default_allow_from();
+
+// Throw ConfigError on any problem.
+Config parse_config(std::string_view text, const std::filesystem::path& source);
+Config load_config(const std::filesystem::path& file);
+
+}  // namespace ttygate::daemon

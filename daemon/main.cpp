@@ -1,0 +1,2 @@
+// ttygated: placeholder until the daemon is wired.
+int main() { return 1; }

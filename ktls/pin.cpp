@@ -1,0 +1,2 @@
+// placeholder until pin.cpp lands
+namespace ttygate::ktls {}

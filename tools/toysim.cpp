@@ -1,0 +1,2 @@
+// toysim: placeholder.
+int main() { return 1; }
