@@ -1,0 +1,56 @@
+// Channel: a session's record layer once the handshake is done, whoever does the crypto.
+//
+// Two implementations sit behind this one interface: UserChannel (OpenSSL's SSL_read/SSL_write
+// on the socket) and KernelChannel (the kernel's TLS ULP after hand-over: plain read/write of
+// plaintext, with non-data records surfacing through recvmsg control messages). The session and
+// the relay never know which one they drive, except to report it.
+//
+// All calls are non-blocking. A call that cannot progress returns IoStatus::wait with the poll
+// events to wait for (a TLS read may need the socket writable, e.g. to answer a KeyUpdate).
+// Single-threaded: used from the event loop only.
+#pragma once
+
+#include <poll.h>
+
+#include <cstddef>
+#include <span>
+#include <string_view>
+
+#include "common/result.hpp"
+
+namespace ttygate::ktls {
+
+enum class Offload { user, kernel };
+std::string_view to_string(Offload offload);  // "user" | "kernel"
+
+struct IoStatus {
+  enum Kind { done, wait, closed, failed };
+  Kind kind = done;
+  std::size_t bytes = 0;  // done: bytes read or written (never 0)
+  short events = 0;       // wait: POLLIN and/or POLLOUT
+  Error error;            // failed: why (closed: orderly end, close_notify or EOF)
+
+  static IoStatus transferred(std::size_t n) { return {done, n, 0, {}}; }
+  static IoStatus wait_for(short ev) { return {wait, 0, ev, {}}; }
+  static IoStatus end() { return {closed, 0, 0, {}}; }
+  static IoStatus failure(Error e) { return {failed, 0, 0, std::move(e)}; }
+};
+
+class Channel {
+ public:
+  virtual ~Channel() = default;
+
+  virtual Offload offload() const = 0;
+  virtual int fd() const = 0;
+
+  // Plaintext from the peer. closed = the peer ended the session in order (close_notify).
+  virtual IoStatus read(std::span<std::byte> buffer) = 0;
+  // Plaintext to the peer; may take fewer bytes than offered.
+  virtual IoStatus write(std::span<const std::byte> data) = 0;
+  // True when plaintext is already buffered in user space: read() again before polling.
+  virtual bool has_buffered_input() const = 0;
+  // Sends close_notify, best effort and without blocking.
+  virtual void close_notify() = 0;
+};
+
+}  // namespace ttygate::ktls
