@@ -33,7 +33,7 @@ std::optional<Pin> pin_from_hex(std::string_view hex);
 
 // Human form: base32 in groups of four letters separated by '-', 13 groups ("ABCD-EFGH-...").
 std::string fingerprint(const Pin& pin);
-// Accepts a fingerprint in any case, with or without separators ('-', ':' or spaces), or the hex
+// Accepts a fingerprint in any case, with or without separators ('-', ':', spaces or tabs), or the hex
 // form; nullopt when it is neither.
 std::optional<Pin> pin_from_text(std::string_view text);
 
