@@ -1,0 +1,248 @@
+#include "ktls/kernel_channel.hpp"
+
+#include <linux/tls.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <cerrno>
+#include <optional>
+
+#include "ktls/offload.hpp"
+
+#ifndef SOL_TLS
+#define SOL_TLS 282
+#endif
+
+namespace ttygate::ktls {
+namespace {
+
+constexpr std::uint8_t alert_close_notify = 0;
+constexpr std::uint8_t alert_level_warning = 1;
+
+Error protocol_error(std::string why) {
+  return Error(std::make_error_code(std::errc::protocol_error), std::move(why));
+}
+
+std::uint8_t byte_at(std::span<const std::byte> bytes, std::size_t i) {
+  return std::to_integer<std::uint8_t>(bytes[i]);
+}
+
+RecordVerdict failed(std::string why) { return {RecordVerdict::failed, false, protocol_error(std::move(why))}; }
+
+RecordVerdict classify_alert(std::span<const std::byte> payload) {
+  if (payload.size() != 2) return failed("malformed alert record");
+  std::uint8_t description = byte_at(payload, 1);
+  if (description == alert_close_notify) return {RecordVerdict::closed};
+  return failed("peer sent alert " + alert_name(description));
+}
+
+// A handshake record after the handshake holds whole messages: type(1) length(3) body.
+RecordVerdict classify_handshake(std::span<const std::byte> payload, bool is_server) {
+  std::size_t offset = 0;
+  std::optional<RecordVerdict> verdict;
+  while (offset < payload.size()) {
+    if (payload.size() - offset < 4) return failed("truncated handshake message");
+    std::uint8_t type = byte_at(payload, offset);
+    std::size_t length = std::size_t{byte_at(payload, offset + 1)} << 16 |
+                         std::size_t{byte_at(payload, offset + 2)} << 8 | byte_at(payload, offset + 3);
+    if (payload.size() - offset - 4 < length) return failed("truncated handshake message");
+    std::span<const std::byte> body = payload.subspan(offset + 4, length);
+    offset += 4 + length;
+    if (type == handshake_new_session_ticket && !is_server) {
+      if (!verdict) verdict = RecordVerdict{RecordVerdict::ignore};
+      continue;
+    }
+    // A KeyUpdate must be the last message under the old key (RFC 8446 5.1).
+    if (type != handshake_key_update || length != 1 || byte_at(body, 0) > 1 || verdict ||
+        offset != payload.size()) {
+      return failed("unexpected handshake message " + std::to_string(type) + " after hand-over");
+    }
+    return {RecordVerdict::key_update, byte_at(body, 0) == 1};
+  }
+  return verdict ? *verdict : failed("empty handshake record");
+}
+
+ssize_t receive_record(int fd, std::span<std::byte> buffer, std::uint8_t& type) {
+  iovec iov{buffer.data(), buffer.size()};
+  alignas(cmsghdr) unsigned char control[CMSG_SPACE(sizeof(std::uint8_t))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do n = ::recvmsg(fd, &msg, MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  type = record_application_data;
+  if (n < 0) return n;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_TLS && c->cmsg_type == TLS_GET_RECORD_TYPE) type = *CMSG_DATA(c);
+  }
+  return n;
+}
+
+IoStatus receive_failure(int err) {
+  switch (err) {
+    case EBADMSG:
+      return IoStatus::failure(errno_error("a record failed authentication (corrupted or forged in "
+                                           "transit)", err));
+    case EMSGSIZE: return IoStatus::failure(errno_error("peer sent an oversized record", err));
+    case EIO: return IoStatus::failure(errno_error("kernel could not deliver a TLS record", err));
+    default: return IoStatus::failure(errno_error("receive", err));
+  }
+}
+
+}  // namespace
+
+std::string alert_name(std::uint8_t description) {
+  switch (description) {
+    case 0: return "close_notify";
+    case 10: return "unexpected_message";
+    case 20: return "bad_record_mac";
+    case 22: return "record_overflow";
+    case 40: return "handshake_failure";
+    case 42: return "bad_certificate";
+    case 43: return "unsupported_certificate";
+    case 44: return "certificate_revoked";
+    case 45: return "certificate_expired";
+    case 46: return "certificate_unknown";
+    case 47: return "illegal_parameter";
+    case 48: return "unknown_ca";
+    case 49: return "access_denied";
+    case 50: return "decode_error";
+    case 51: return "decrypt_error";
+    case 70: return "protocol_version";
+    case 71: return "insufficient_security";
+    case 80: return "internal_error";
+    case 86: return "inappropriate_fallback";
+    case 90: return "user_canceled";
+    case 109: return "missing_extension";
+    case 110: return "unsupported_extension";
+    case 112: return "unrecognized_name";
+    case 113: return "bad_certificate_status_response";
+    case 115: return "unknown_psk_identity";
+    case 116: return "certificate_required";
+    case 120: return "no_application_protocol";
+    default: return "alert " + std::to_string(description);
+  }
+}
+
+RecordVerdict classify_record(std::uint8_t type, std::span<const std::byte> payload, bool is_server) {
+  switch (type) {
+    case record_application_data: return {RecordVerdict::data};
+    case record_alert: return classify_alert(payload);
+    case record_handshake: return classify_handshake(payload, is_server);
+    default: return failed("unexpected record type " + std::to_string(type) + " after hand-over");
+  }
+}
+
+KernelChannel::KernelChannel(UniqueFd fd, Suite suite, SecretBytes rx_secret, SecretBytes tx_secret,
+                             bool is_server)
+    : fd_(std::move(fd)),
+      suite_(suite),
+      rx_secret_(std::move(rx_secret)),
+      tx_secret_(std::move(tx_secret)),
+      is_server_(is_server) {}
+
+IoStatus KernelChannel::read(std::span<std::byte> buffer) {
+  if (buffer.size() < min_read_buffer) {
+    return IoStatus::failure(Error(std::make_error_code(std::errc::invalid_argument),
+                                   "read buffer smaller than a control record"));
+  }
+  for (;;) {
+    std::uint8_t type;
+    ssize_t n = receive_record(fd_.get(), buffer, type);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return IoStatus::wait_for(POLLIN);
+    if (n < 0) return receive_failure(errno);
+    if (n == 0) return IoStatus::end();
+    std::size_t got = static_cast<std::size_t>(n);
+    RecordVerdict verdict = classify_record(type, buffer.first(got), is_server_);
+    switch (verdict.kind) {
+      case RecordVerdict::data: return IoStatus::transferred(got);
+      case RecordVerdict::closed: return IoStatus::end();
+      case RecordVerdict::failed: return IoStatus::failure(std::move(verdict.error));
+      case RecordVerdict::ignore: continue;
+      case RecordVerdict::key_update: {
+        IoStatus status = on_key_update(verdict.update_requested);
+        if (status.kind != IoStatus::done) return status;
+        continue;
+      }
+    }
+  }
+}
+
+IoStatus KernelChannel::write(std::span<const std::byte> data) {
+  if (sent_close_notify_) {
+    return IoStatus::failure(Error(std::make_error_code(std::errc::broken_pipe),
+                                   "write after close_notify"));
+  }
+  if (data.empty()) return IoStatus::transferred(0);
+  for (;;) {
+    ssize_t n = ::send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) return IoStatus::transferred(static_cast<std::size_t>(n));
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return IoStatus::wait_for(POLLOUT);
+    return IoStatus::failure(errno_error("send"));
+  }
+}
+
+void KernelChannel::close_notify() {
+  if (sent_close_notify_) return;
+  sent_close_notify_ = true;
+  const std::array<std::byte, 2> alert{std::byte{alert_level_warning}, std::byte{alert_close_notify}};
+  send_record(record_alert, alert);
+}
+
+bool KernelChannel::send_record(std::uint8_t type, std::span<const std::byte> payload) {
+  iovec iov{const_cast<std::byte*>(payload.data()), payload.size()};
+  alignas(cmsghdr) unsigned char control[CMSG_SPACE(sizeof type)]{};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_TLS;
+  c->cmsg_type = TLS_SET_RECORD_TYPE;
+  c->cmsg_len = CMSG_LEN(sizeof type);
+  *CMSG_DATA(c) = type;
+  ssize_t n;
+  do n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  return n == static_cast<ssize_t>(payload.size());
+}
+
+// The peer moved its sending key forward (RFC 8446 4.6.3). Linux 6.1 cannot take a second
+// TLS_RX (EBUSY); later kernels re-key in place. Without re-keying, every following record would
+// fail authentication, so the session ends cleanly instead. Returns done to carry on reading.
+IoStatus KernelChannel::on_key_update(bool update_requested) {
+  Result<SecretBytes> next_rx = next_traffic_secret(suite_, rx_secret_.bytes());
+  if (!next_rx) return IoStatus::failure(next_rx.error());
+  if (Result<void> r = install_keys(fd_.get(), TLS_RX, suite_, next_rx->bytes(), 0); !r) {
+    return end_without_rekey(Error(r.error().code(), "peer sent KeyUpdate but " + r.error().context()));
+  }
+  rx_secret_ = std::move(next_rx).value();
+  if (!update_requested) return IoStatus::transferred(0);
+
+  Result<SecretBytes> next_tx = next_traffic_secret(suite_, tx_secret_.bytes());
+  if (!next_tx) return IoStatus::failure(next_tx.error());
+  const std::array<std::byte, 5> key_update{std::byte{handshake_key_update}, std::byte{0},
+                                            std::byte{0}, std::byte{1}, std::byte{0}};
+  if (!send_record(record_handshake, key_update)) {
+    return IoStatus::failure(errno_error("sending KeyUpdate"));
+  }
+  if (Result<void> r = install_keys(fd_.get(), TLS_TX, suite_, next_tx->bytes(), 0); !r) {
+    return IoStatus::failure(r.error());
+  }
+  tx_secret_ = std::move(next_tx).value();
+  return IoStatus::transferred(0);
+}
+
+IoStatus KernelChannel::end_without_rekey(Error reason) {
+  close_notify();
+  IoStatus status = IoStatus::end();
+  status.error = std::move(reason);
+  return status;
+}
+
+}  // namespace ttygate::ktls
