@@ -5,6 +5,22 @@
 // parse is refused with the line and the problem, and is never overwritten: the store then stays
 // unloaded and the daemon refuses to start rather than forget its clients.
 // Not thread-safe: owned by the gateway, used from the event loop only.
+//
+// File format (written mode 0600, only by this code; anything else in it is an error):
+//   # ttygate clients v1
+//   <pin: 64 lowercase hex> <role: control|monitor> <added_at> <last_seen> <name>
+// one client per line, every line ending in '\n'. Times are decimal seconds since the epoch, no
+// sign, no leading zeros. The name comes last and may contain spaces; it must satisfy
+// valid_name(). No blank or comment lines. Pins and names are unique.
+//
+// Error codes, for callers that map them (e.g. to D-Bus errors):
+//   errc::invalid_argument           a malformed file line ("<file>:<line>: <problem>"), or an
+//                                    invalid name or negative time given to a mutator
+//   errc::file_exists                a pin or a name already in the store (or twice in the file)
+//   errc::no_such_file_or_directory  no client with that pin
+//   errc::permission_denied          the file is writable by group or others (anyone who can
+//                                    write it can pair themselves); the message says how to fix it
+//   anything else                    from reading or writing the file; the context names it
 #pragma once
 
 #include <cstdint>
@@ -32,24 +48,31 @@ struct Client {
   std::int64_t last_seen = 0;  // seconds since the epoch; 0 = never
 };
 
-// Names are 1..64 characters of printable ASCII other than control characters; anything else
-// (from a certificate CN, say) is replaced by '_' and truncated. An empty result becomes "client".
+// Names are 1..64 characters of printable ASCII (0x20..0x7e), not starting or ending with a
+// space, so they fit on one line of the file and on a terminal. sanitize_name() turns anything
+// (a certificate CN, say) into such a name: each control character, DEL or UTF-8 sequence becomes
+// one '_', outer spaces are trimmed, the result is cut to 64; an empty result becomes "client".
 std::string sanitize_name(std::string_view raw);
 // True when a name given by a person is acceptable as is (no sanitising needed).
 bool valid_name(std::string_view name);
 
 class ClientStore {
  public:
-  // Loads path; a missing file is an empty store. Errors name the file and the line.
+  // Loads path; a missing file is an empty store (the file appears with the first add). Errors
+  // name the file and the line; the file is not touched.
   static Result<ClientStore> open(std::filesystem::path path);
 
   const std::vector<Client>& clients() const { return clients_; }
   const Client* find(const ktls::Pin& pin) const;
-  const Client* find_by_name(std::string_view name) const;
+  const Client* find_by_name(std::string_view name) const;  // exact, case-sensitive match
 
   // Each mutator validates first, writes the new file, and only then changes memory: a failed
   // write leaves both the file and the store as they were.
-  // add: fails with errc::file_exists for a known pin or a name already in use.
+  // A change that changes nothing (same name, role or time) writes nothing.
+  // add: errc::file_exists for a known pin or a name already in use.
+  // remove, rename, set_role, touch: errc::no_such_file_or_directory for an unknown pin.
+  // rename: errc::file_exists when another client has the name.
+  // touch writes the file too: callers decide how often last_seen is worth a flash write.
   Result<void> add(Client client);
   Result<void> remove(const ktls::Pin& pin);
   Result<void> rename(const ktls::Pin& pin, std::string name);
@@ -60,7 +83,8 @@ class ClientStore {
 
  private:
   explicit ClientStore(std::filesystem::path path) : path_(std::move(path)) {}
-  Result<void> save(const std::vector<Client>& clients) const;
+  // Writes next as the whole file, then (only on success) makes it the store's content.
+  Result<void> commit(std::vector<Client> next);
   Client* find_mutable(const ktls::Pin& pin);
 
   std::filesystem::path path_;

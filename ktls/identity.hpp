@@ -12,6 +12,7 @@
 
 #include "common/openssl.hpp"
 #include "common/result.hpp"
+#include "ktls/files.hpp"
 #include "ktls/pin.hpp"
 
 namespace ttygate::ktls {
@@ -38,8 +39,7 @@ Result<Identity> load_or_create_identity(const IdentityFiles& files, const std::
 // Loads only; never creates.
 Result<Identity> load_identity(const IdentityFiles& files);
 
-// Writes bytes to path atomically with the given mode (temp file in the same directory, fsync,
-// rename, fsync of the directory). A crash leaves the old file or the new one, never a torn one.
-Result<void> write_file_atomically(const std::filesystem::path& path, std::string_view bytes, mode_t mode);
+// write_file_atomically() (temp file in the same directory, fsync, rename, fsync of the
+// directory) is declared in ktls/files.hpp, included above.
 
 }  // namespace ttygate::ktls
