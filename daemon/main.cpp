@@ -1,2 +1,140 @@
-// ttygated: placeholder until the daemon is wired.
-int main() { return 1; }
+// ttygated: parses the command line, wires the gateway to the loop, and runs.
+#include <getopt.h>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <string>
+
+#include "common/log.hpp"
+#include "daemon/config.hpp"
+#include "daemon/gateway.hpp"
+#include "daemon/loop.hpp"
+#include "daemon/provisioning.hpp"
+#include "daemon/signals.hpp"
+
+namespace {
+
+using namespace ttygate;
+using namespace ttygate::daemon;
+
+constexpr const char* kUsage =
+    "Usage: ttygated --config FILE [--check | --fingerprint | --list-clients |\n"
+    "                 --add-client CERT.pem --name NAME --role control|monitor]\n"
+    "\n"
+    "Relays serial ports to pinned mutual-TLS 1.3 clients.\n"
+    "  -c, --config FILE    configuration (TOML), required\n"
+    "      --check          validate the configuration and exit\n"
+    "      --fingerprint    print the gateway's key fingerprint (creating the key if missing)\n"
+    "      --list-clients   list paired clients\n"
+    "      --add-client CERT  pin the key of a client certificate, with --name and --role\n"
+    "  -V, --version        print the version\n";
+
+struct Options {
+  std::string config;
+  enum class Action { run, check, fingerprint, list_clients, add_client } action = Action::run;
+  std::string cert, name, role = "control";
+};
+
+[[noreturn]] void usage_error(const std::string& what) {
+  std::fprintf(stderr, "ttygated: %s\n%s", what.c_str(), kUsage);
+  std::exit(2);
+}
+
+Options parse_options(int argc, char** argv) {
+  enum { kCheck = 256, kFingerprint, kList, kAdd, kName, kRole };
+  static const option longs[] = {
+      {"config", required_argument, nullptr, 'c'}, {"check", no_argument, nullptr, kCheck},
+      {"fingerprint", no_argument, nullptr, kFingerprint}, {"list-clients", no_argument, nullptr, kList},
+      {"add-client", required_argument, nullptr, kAdd}, {"name", required_argument, nullptr, kName},
+      {"role", required_argument, nullptr, kRole}, {"help", no_argument, nullptr, 'h'},
+      {"version", no_argument, nullptr, 'V'}, {nullptr, 0, nullptr, 0}};
+  Options o;
+  for (int c; (c = getopt_long(argc, argv, "c:hV", longs, nullptr)) != -1;) {
+    switch (c) {
+      case 'c': o.config = optarg; break;
+      case kCheck: o.action = Options::Action::check; break;
+      case kFingerprint: o.action = Options::Action::fingerprint; break;
+      case kList: o.action = Options::Action::list_clients; break;
+      case kAdd: o.action = Options::Action::add_client; o.cert = optarg; break;
+      case kName: o.name = optarg; break;
+      case kRole: o.role = optarg; break;
+      case 'h': std::fputs(kUsage, stdout); std::exit(0);
+      case 'V': std::puts("ttygated " TTYGATE_VERSION); std::exit(0);
+      default: usage_error("unknown option");
+    }
+  }
+  if (optind < argc) usage_error(std::string("unexpected argument: ") + argv[optind]);
+  if (o.config.empty()) usage_error("--config FILE is required");
+  if (o.action == Options::Action::add_client && o.name.empty()) usage_error("--add-client needs --name");
+  return o;
+}
+
+template <class T>
+T or_fail(Result<T> result, const std::string& doing) {
+  if (!result) throw std::runtime_error("Failed to " + doing + ": " + result.error().message());
+  return std::move(*result);
+}
+
+void or_fail(Result<void> result, const std::string& doing) {
+  if (!result) throw std::runtime_error("Failed to " + doing + ": " + result.error().message());
+}
+
+int run(const Config& config) {
+  auto identity = or_fail(load_gateway_identity(config), "load the gateway identity");
+  auto store = or_fail(ClientStore::open(client_store_path(config)), "load the client store");
+  Loop loop;
+  Gateway gateway(loop, config, std::move(identity), std::move(store));
+  SignalWatch signals(loop, {SIGTERM, SIGINT}, [&](int signo) {
+    log::info(std::string("Received ") + (signo == SIGTERM ? "SIGTERM" : "SIGINT"));
+    gateway.shutdown();
+  });
+  std::signal(SIGPIPE, SIG_IGN);
+  if (auto started = gateway.start(); !started) throw std::runtime_error("Failed to start: " + started.error().message());
+  log::info("Gateway " + ktls::fingerprint(gateway.identity().pin) + " running with " +
+            std::to_string(gateway.clients().clients().size()) + " paired clients");
+  loop.run();
+  return 0;
+}
+
+int dispatch(const Options& o) {
+  Config config = load_config(o.config);
+  if (o.action == Options::Action::check) {
+    std::printf("%s: ok\n", o.config.c_str());
+    return 0;
+  }
+  or_fail(prepare_state_dir(config), "prepare the state directory");
+  switch (o.action) {
+    case Options::Action::check:
+      return 0;
+    case Options::Action::fingerprint:
+      std::printf("%s\n", ktls::fingerprint(or_fail(load_gateway_identity(config), "load the gateway identity").pin).c_str());
+      return 0;
+    case Options::Action::list_clients:
+      print_clients(or_fail(ClientStore::open(client_store_path(config)), "load the client store"), std::cout);
+      return 0;
+    case Options::Action::add_client: {
+      auto store = or_fail(ClientStore::open(client_store_path(config)), "load the client store");
+      Client client = or_fail(add_client_from_file(store, o.cert, o.name, o.role), "add client");
+      std::printf("added %s (%s) %s\n", client.name.c_str(), std::string(to_string(client.role)).c_str(),
+                  ktls::fingerprint(client.pin).c_str());
+      return 0;
+    }
+    case Options::Action::run:
+      return run(config);
+  }
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options = parse_options(argc, argv);
+  try {
+    return dispatch(options);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ttygated: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,117 @@
+#include "daemon/gateway.hpp"
+
+#include <ctime>
+#include <stdexcept>
+
+#include "common/log.hpp"
+
+namespace ttygate::daemon {
+
+Gateway::Gateway(Loop& loop, Config config, ktls::Identity identity, ClientStore store)
+    : loop_(loop), config_(std::move(config)), identity_(std::move(identity)), store_(std::move(store)) {}
+
+Gateway::~Gateway() {
+  // Sessions refer to relays and to this gateway: they go first.
+  sessions_.clear();
+  listeners_.clear();
+  relays_.clear();
+}
+
+Result<void> Gateway::start() {
+  auto tls = ktls::make_server_context(identity_, *this);
+  if (!tls) return tls.error();
+  tls_ = std::move(*tls);
+  for (const PortConfig& port : config_.ports) {
+    auto& relay = *relays_.emplace_back(std::make_unique<Relay>(loop_, port));
+    for (const ListenAddress& address : port.listen) {
+      auto fd = Listener::bind(address);
+      if (!fd) return fd.error();
+      listeners_.push_back(std::make_unique<Listener>(
+          loop_, std::move(*fd), address.text, config_.limits.allow_from,
+          [this, &relay](UniqueFd client, Peer peer) { on_accept(relay, std::move(client), std::move(peer)); }));
+      listeners_.back()->start();
+      log::info("Port " + port.name + ": listening on " + address.text);
+    }
+    relay.start();
+  }
+  return success();
+}
+
+void Gateway::on_accept(Relay& relay, UniqueFd fd, Peer peer) {
+  if (handshaking_ >= config_.limits.max_handshakes) {
+    log::warning("Refused " + peer.text + ": " + std::to_string(handshaking_) + " handshakes already in progress");
+    return;
+  }
+  SslPtr ssl(SSL_new(tls_.get()));
+  if (!ssl || SSL_set_fd(ssl.get(), fd.get()) != 1) {
+    log::error("Failed to set up TLS for " + peer.text + ": " + openssl_error("SSL_new").message());
+    return;
+  }
+  SSL_set_accept_state(ssl.get());
+  std::uint64_t id = next_session_id_++;
+  auto& session = *sessions_.emplace(id, std::make_unique<Session>(*this, relay, id, std::move(fd), std::move(peer),
+                                                                   std::move(ssl)))
+                       .first->second;
+  ++handshaking_;
+  session.start(config_.limits.handshake_timeout);
+}
+
+bool Gateway::admit(SSL* ssl, const ktls::Pin& pin) {
+  auto* session = static_cast<Session*>(SSL_get_app_data(ssl));
+  if (!session) return false;
+  const Client* client = store_.find(pin);
+  std::string who = "Session " + std::to_string(session->id()) + " (" + session->peer().text + ")";
+  if (!client) {
+    log::notice(who + ": refused: unknown client key " + ktls::fingerprint(pin));
+    return false;
+  }
+  Relay& relay = session->relay();
+  if (!relay.device_open()) {
+    log::notice(who + ": refused " + client->name + ": port " + relay.port().name + " has no device right now");
+    return false;
+  }
+  if (client->role == Role::control && relay.controller_busy()) {
+    log::notice(who + ": refused " + client->name + ": port " + relay.port().name +
+                " is exclusive and already has a control session");
+    return false;
+  }
+  session->set_client(pin, client->role);
+  return true;
+}
+
+bool Gateway::confirm(const Session& session) {
+  const Client* client = store_.find(session.pin());
+  if (!client || client->role != session.role()) return false;
+  const Relay& relay = session.relay();
+  if (!relay.device_open() || (session.role() == Role::control && relay.controller_busy())) return false;
+  // last_seen is for people ("when did the laptop last connect"): minute precision is plenty,
+  // and it keeps a reconnect storm from becoming a storm of fsyncs.
+  std::int64_t now = std::time(nullptr);
+  if (now - client->last_seen >= 60) {
+    if (auto saved = store_.touch(session.pin(), now); !saved)
+      log::warning("Failed to record last-seen time: " + saved.error().message() + ", ignoring");
+  }
+  return true;
+}
+
+std::string Gateway::client_name(const ktls::Pin& pin) const {
+  const Client* client = store_.find(pin);
+  return client ? client->name : ktls::fingerprint(pin);
+}
+
+Session* Gateway::session(std::uint64_t id) {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+void Gateway::reap(Session& session) {
+  loop_.defer([this, id = session.id()] { sessions_.erase(id); });
+}
+
+void Gateway::shutdown() {
+  log::info("Shutting down: closing " + std::to_string(sessions_.size()) + " sessions");
+  for (auto& [id, session] : sessions_) session->close("gateway shutting down");
+  loop_.defer([this] { loop_.stop(); });
+}
+
+}  // namespace ttygate::daemon

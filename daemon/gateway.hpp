@@ -1,0 +1,77 @@
+// Gateway: owns all of ttygated's mutable state: the client store, the relays (one per port),
+// their listeners, and the live sessions. Everything else (D-Bus, signals) calls in here.
+//
+// It is also the pin policy: inside each handshake it decides whether the client's pin is a
+// known client, with which role, and whether its port can take it (an exclusive port with a
+// controller refuses a second controller). Every refusal fails the handshake with an alert.
+// Single-threaded: lives on the loop.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/openssl.hpp"
+#include "daemon/client_store.hpp"
+#include "daemon/config.hpp"
+#include "daemon/listener.hpp"
+#include "daemon/loop.hpp"
+#include "daemon/relay.hpp"
+#include "daemon/session.hpp"
+#include "ktls/identity.hpp"
+#include "ktls/tls_context.hpp"
+
+namespace ttygate::daemon {
+
+class Gateway final : public ktls::PeerPolicy {
+ public:
+  Gateway(Loop& loop, Config config, ktls::Identity identity, ClientStore store);
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+  ~Gateway() override;
+
+  // Binds every listener and opens every device (devices that are missing are retried).
+  Result<void> start();
+  // close_notify to every session, then stop the loop.
+  void shutdown();
+
+  Loop& loop() { return loop_; }
+  const Config& config() const { return config_; }
+  const ktls::Identity& identity() const { return identity_; }
+  const ClientStore& clients() const { return store_; }
+
+  // ktls::PeerPolicy: called inside each handshake.
+  bool admit(SSL* ssl, const ktls::Pin& pin) override;
+
+  // For sessions.
+  // Right after a handshake: is the client (still) known, with the same role, and can the port
+  // take it? Records when the client was last seen.
+  bool confirm(const Session& session);
+  std::string client_name(const ktls::Pin& pin) const;
+  void handshake_finished() { --handshaking_; }
+  void reap(Session& session);
+  Session* session(std::uint64_t id);
+  std::span<std::byte> scratch() { return scratch_; }
+  std::size_t session_count() const { return sessions_.size(); }
+
+ private:
+  void on_accept(Relay& relay, UniqueFd fd, Peer peer);
+
+  Loop& loop_;
+  Config config_;
+  ktls::Identity identity_;
+  ClientStore store_;
+  SslCtxPtr tls_;
+  std::vector<std::unique_ptr<Relay>> relays_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::map<std::uint64_t, std::unique_ptr<Session>> sessions_;
+  std::uint64_t next_session_id_ = 1;
+  unsigned handshaking_ = 0;
+  std::array<std::byte, 16 * 1024> scratch_{};  // one TLS record of plaintext
+};
+
+}  // namespace ttygate::daemon

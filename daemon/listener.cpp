@@ -1,0 +1,80 @@
+#include "daemon/listener.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <cstring>
+
+#include "common/log.hpp"
+
+namespace ttygate::daemon {
+
+std::string address_text(const sockaddr* addr) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  unsigned port = 0;
+  if (addr->sa_family == AF_INET) {
+    auto* in = reinterpret_cast<const sockaddr_in*>(addr);
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+    return std::string(host) + ":" + std::to_string(ntohs(in->sin_port));
+  }
+  if (addr->sa_family == AF_INET6) {
+    auto* in6 = reinterpret_cast<const sockaddr_in6*>(addr);
+    port = ntohs(in6->sin6_port);
+    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+      inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], host, sizeof host);
+      return std::string(host) + ":" + std::to_string(port);
+    }
+    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+    return "[" + std::string(host) + "]:" + std::to_string(port);
+  }
+  return "unknown";
+}
+
+Result<UniqueFd> Listener::bind(const ListenAddress& address) {
+  int family = address.addr.ss_family;
+  UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) return errno_error("creating socket for " + address.text);
+  int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (family == AF_INET6) ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address.addr), address.length) < 0)
+    return errno_error("binding " + address.text);
+  if (::listen(fd.get(), SOMAXCONN) < 0) return errno_error("listening on " + address.text);
+  return fd;
+}
+
+Listener::Listener(Loop& loop, UniqueFd socket, std::string text, const std::vector<Cidr>& allow_from,
+                   OnAccept on_accept)
+    : loop_(loop), socket_(std::move(socket)), text_(std::move(text)), allow_from_(allow_from),
+      on_accept_(std::move(on_accept)) {}
+
+void Listener::arm() {
+  accept_.set(loop_, loop_.accept(socket_.get(), [this](int res) { on_accept(res); }));
+}
+
+void Listener::on_accept(int res) {
+  arm();
+  if (res < 0) {
+    // EMFILE and friends: keep listening; the next accept may succeed once sessions end.
+    log::warning("Failed to accept on " + text_ + ": " + std::strerror(-res));
+    return;
+  }
+  UniqueFd fd(res);
+  Peer peer;
+  socklen_t len = sizeof peer.addr;
+  if (::getpeername(fd.get(), reinterpret_cast<sockaddr*>(&peer.addr), &len) < 0) return;
+  peer.text = address_text(reinterpret_cast<sockaddr*>(&peer.addr));
+  bool allowed = false;
+  for (const Cidr& range : allow_from_)
+    if (range.contains(reinterpret_cast<sockaddr*>(&peer.addr))) allowed = true;
+  if (!allowed) {
+    log::notice("Refused " + peer.text + " on " + text_ + ": source not in allow_from");
+    return;
+  }
+  int one = 1;
+  ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  on_accept_(std::move(fd), std::move(peer));
+}
+
+}  // namespace ttygate::daemon

@@ -1,0 +1,55 @@
+// Listener: one listening TCP socket, accepting on the loop.
+//
+// Sources outside allow_from are closed right after accept, before a single byte of TLS: the
+// handshake is the expensive part and the LAN is untrusted. Accepted sockets get TCP_NODELAY
+// (relayed frames are small and latency-bound) and are passed on with the peer's address.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/result.hpp"
+#include "common/unique_fd.hpp"
+#include "daemon/config.hpp"
+#include "daemon/loop.hpp"
+
+namespace ttygate::daemon {
+
+// "1.2.3.4:5678" or "[::1]:5678"; IPv4-mapped IPv6 addresses are shown as IPv4.
+std::string address_text(const sockaddr* addr);
+
+struct Peer {
+  sockaddr_storage addr{};
+  std::string text;
+};
+
+class Listener {
+ public:
+  using OnAccept = std::function<void(UniqueFd fd, Peer peer)>;
+
+  // Binds (SO_REUSEADDR; IPV6_V6ONLY on IPv6 so "[::]" and "0.0.0.0" can coexist) and listens.
+  static Result<UniqueFd> bind(const ListenAddress& address);
+
+  Listener(Loop& loop, UniqueFd socket, std::string text, const std::vector<Cidr>& allow_from, OnAccept on_accept);
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+
+  void start() { arm(); }
+  const std::string& text() const { return text_; }
+
+ private:
+  void arm();
+  void on_accept(int res);
+
+  Loop& loop_;
+  UniqueFd socket_;
+  std::string text_;
+  const std::vector<Cidr>& allow_from_;
+  OnAccept on_accept_;
+  Op accept_;
+};
+
+}  // namespace ttygate::daemon

@@ -1,0 +1,166 @@
+#include "daemon/loop.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+namespace ttygate::daemon {
+namespace {
+
+constexpr std::uint64_t kCancelTag = ~std::uint64_t{0};  // CQEs of cancel requests
+
+OpId make_id(std::uint32_t index, std::uint32_t generation) {
+  return (std::uint64_t{generation} << 32) | index;
+}
+
+}  // namespace
+
+Loop::Loop(unsigned entries) {
+  int rc = io_uring_queue_init(entries, &ring_, 0);
+  if (rc < 0) throw std::system_error(-rc, std::system_category(), "io_uring_queue_init");
+}
+
+Loop::~Loop() { io_uring_queue_exit(&ring_); }
+
+io_uring_sqe* Loop::next_sqe() {
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+  if (!sqe) {
+    // Submission queue full: hand what we have to the kernel and take a fresh entry.
+    io_uring_submit(&ring_);
+    sqe = io_uring_get_sqe(&ring_);
+  }
+  return sqe;
+}
+
+OpId Loop::reserve(Handler handler) {
+  std::uint32_t index;
+  if (!free_.empty()) {
+    index = free_.back();
+    free_.pop_back();
+  } else {
+    index = static_cast<std::uint32_t>(slots_.size());
+    slots_.emplace_back();
+  }
+  Slot& slot = slots_[index];
+  slot.busy = true;
+  slot.handler = std::move(handler);
+  return make_id(index, slot.generation);
+}
+
+Loop::Slot* Loop::slot_of(OpId id) {
+  std::uint32_t index = static_cast<std::uint32_t>(id);
+  if (id == 0 || id == kCancelTag || index >= slots_.size()) return nullptr;
+  Slot& slot = slots_[index];
+  return slot.busy && slot.generation == (id >> 32) ? &slot : nullptr;
+}
+
+const Loop::Slot* Loop::slot_of(OpId id) const { return const_cast<Loop*>(this)->slot_of(id); }
+
+bool Loop::pending(OpId id) const {
+  const Slot* slot = slot_of(id);
+  return slot && slot->handler;
+}
+
+OpId Loop::poll(int fd, unsigned events, Handler handler) {
+  OpId id = reserve(std::move(handler));
+  io_uring_sqe* sqe = next_sqe();
+  io_uring_prep_poll_add(sqe, fd, events);
+  io_uring_sqe_set_data64(sqe, id);
+  return id;
+}
+
+OpId Loop::read(int fd, void* buffer, unsigned size, Handler handler) {
+  OpId id = reserve(std::move(handler));
+  io_uring_sqe* sqe = next_sqe();
+  io_uring_prep_read(sqe, fd, buffer, size, -1);
+  io_uring_sqe_set_data64(sqe, id);
+  return id;
+}
+
+OpId Loop::write(int fd, const void* data, unsigned size, Handler handler) {
+  OpId id = reserve(std::move(handler));
+  io_uring_sqe* sqe = next_sqe();
+  io_uring_prep_write(sqe, fd, data, size, -1);
+  io_uring_sqe_set_data64(sqe, id);
+  return id;
+}
+
+OpId Loop::accept(int fd, Handler handler) {
+  OpId id = reserve(std::move(handler));
+  io_uring_sqe* sqe = next_sqe();
+  io_uring_prep_accept(sqe, fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  io_uring_sqe_set_data64(sqe, id);
+  return id;
+}
+
+OpId Loop::timeout(std::chrono::nanoseconds after, Handler handler) {
+  OpId id = reserve(std::move(handler));
+  Slot& slot = slots_[static_cast<std::uint32_t>(id)];
+  slot.ts.tv_sec = after.count() / 1'000'000'000;
+  slot.ts.tv_nsec = after.count() % 1'000'000'000;
+  io_uring_sqe* sqe = next_sqe();
+  io_uring_prep_timeout(sqe, &slot.ts, 0, 0);
+  io_uring_sqe_set_data64(sqe, id);
+  return id;
+}
+
+void Loop::cancel(OpId id) {
+  Slot* slot = slot_of(id);
+  if (!slot || !slot->handler) return;
+  slot->handler = nullptr;  // the slot itself is freed when the kernel's CQE arrives
+  io_uring_sqe* sqe = next_sqe();
+  io_uring_prep_cancel64(sqe, id, 0);
+  io_uring_sqe_set_data64(sqe, kCancelTag);
+}
+
+void Loop::defer(std::function<void()> work) { deferred_.push_back(std::move(work)); }
+
+void Loop::complete(OpId id, int res) {
+  Slot* slot = slot_of(id);
+  if (!slot) return;
+  Handler handler = std::move(slot->handler);
+  slot->handler = nullptr;
+  slot->busy = false;
+  ++slot->generation;
+  free_.push_back(static_cast<std::uint32_t>(id));
+  if (handler) handler(res);
+}
+
+unsigned Loop::run_once(std::chrono::milliseconds max_wait) {
+  io_uring_cqe* cqe = nullptr;
+  int rc;
+  if (max_wait.count() < 0) {
+    rc = io_uring_submit_and_wait(&ring_, 1);
+  } else {
+    io_uring_submit(&ring_);
+    __kernel_timespec ts{max_wait.count() / 1000, (max_wait.count() % 1000) * 1'000'000};
+    rc = io_uring_wait_cqe_timeout(&ring_, &cqe, &ts);
+  }
+  if (rc < 0 && rc != -EINTR && rc != -ETIME)
+    throw std::system_error(-rc, std::system_category(), "io_uring wait");
+
+  unsigned handled = 0;
+  unsigned head;
+  // Collect first, then dispatch: handlers may submit, which must not race the CQ walk.
+  batch_.clear();
+  io_uring_for_each_cqe(&ring_, head, cqe) {
+    batch_.emplace_back(io_uring_cqe_get_data64(cqe), cqe->res);
+    ++handled;
+  }
+  io_uring_cq_advance(&ring_, handled);
+  for (auto [id, res] : batch_) complete(id, res);
+
+  while (!deferred_.empty()) {
+    auto work = std::move(deferred_);
+    deferred_.clear();
+    for (auto& w : work) w();
+  }
+  return handled;
+}
+
+void Loop::run() {
+  stopping_ = false;
+  while (!stopping_) run_once();
+}
+
+}  // namespace ttygate::daemon

@@ -1,0 +1,113 @@
+// Loop: the daemon's one io_uring event loop.
+//
+// Everything that waits goes through here: accept, poll readiness of TLS sockets, reads and
+// writes on the tty, timers, the signalfd, and (later) the D-Bus socket. An operation is armed
+// with a handler and completes exactly once; its handler then runs with the CQE's result.
+//
+// user_data is encoded in one place (OpId: slot index + generation). A slot stays reserved
+// until the kernel posts its CQE, even after cancel(), so buffers and timespecs it refers to
+// stay valid and a late CQE can never reach a handler that was cancelled: cancelled slots have
+// no handler, and stale generations are ignored.
+//
+// Handlers may arm and cancel freely. Objects that must die while a handler of theirs is on the
+// stack hand themselves to defer(): deferred work runs after the current batch of completions.
+// Single-threaded.
+#pragma once
+
+#include <liburing.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "common/result.hpp"
+
+namespace ttygate::daemon {
+
+using OpId = std::uint64_t;  // 0 = none
+using Handler = std::function<void(int res)>;
+
+class Loop {
+ public:
+  explicit Loop(unsigned entries = 512);  // throws std::system_error when io_uring is unavailable
+  ~Loop();
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  OpId poll(int fd, unsigned events, Handler handler);        // res: revents or -errno
+  OpId read(int fd, void* buffer, unsigned size, Handler handler);   // res: bytes or -errno
+  OpId write(int fd, const void* data, unsigned size, Handler handler);
+  OpId accept(int fd, Handler handler);                       // res: new fd (O_CLOEXEC|O_NONBLOCK)
+  OpId timeout(std::chrono::nanoseconds after, Handler handler);  // res: -ETIME when it fired
+  // The handler will not run; the kernel's CQE is swallowed when it arrives. Stale ids are ignored.
+  void cancel(OpId id);
+  bool pending(OpId id) const;
+
+  void defer(std::function<void()> work);
+
+  // Waits for completions and dispatches them until stop() is called.
+  void run();
+  void stop() { stopping_ = true; }
+  // One round: submit, wait for at least one completion (or the timeout), dispatch the batch,
+  // run deferred work. Returns the number of completions handled. For tests and run().
+  unsigned run_once(std::chrono::milliseconds max_wait = std::chrono::milliseconds(-1));
+
+ private:
+  struct Slot {
+    std::uint32_t generation = 1;
+    bool busy = false;
+    Handler handler;  // empty once cancelled
+    __kernel_timespec ts{};
+  };
+
+  io_uring_sqe* next_sqe();
+  OpId reserve(Handler handler);
+  Slot* slot_of(OpId id);
+  const Slot* slot_of(OpId id) const;
+  void complete(OpId id, int res);
+
+  io_uring ring_{};
+  std::vector<Slot> slots_;
+  std::vector<std::uint32_t> free_;
+  std::vector<std::function<void()>> deferred_;
+  std::vector<std::pair<OpId, int>> batch_;
+  bool stopping_ = false;
+};
+
+// Op: owns one armed operation; cancels it when destroyed or reset. Owners hold one per kind
+// of wait (e.g. a session's readable/writable/timer), so their destruction can't leave a
+// handler pointing at freed memory.
+class Op {
+ public:
+  Op() = default;
+  Op(Op&& other) noexcept : loop_(other.loop_), id_(std::exchange(other.id_, 0)) {}
+  Op& operator=(Op&& other) noexcept {
+    if (this != &other) {
+      reset();
+      loop_ = other.loop_;
+      id_ = std::exchange(other.id_, 0);
+    }
+    return *this;
+  }
+  Op(const Op&) = delete;
+  Op& operator=(const Op&) = delete;
+  ~Op() { reset(); }
+
+  void set(Loop& loop, OpId id) {
+    reset();
+    loop_ = &loop;
+    id_ = id;
+  }
+  bool armed() const { return loop_ && loop_->pending(id_); }
+  void reset() {
+    if (loop_ && id_) loop_->cancel(id_);
+    id_ = 0;
+  }
+
+ private:
+  Loop* loop_ = nullptr;
+  OpId id_ = 0;
+};
+
+}  // namespace ttygate::daemon

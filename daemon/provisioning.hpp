@@ -1,0 +1,31 @@
+// Provisioning: what ttygated does offline, without the event loop: print the gateway's
+// fingerprint, add a client from its certificate, list clients. For image builds and factory
+// provisioning; a running daemon is managed over D-Bus instead.
+#pragma once
+
+#include <filesystem>
+#include <ostream>
+#include <string>
+
+#include "common/result.hpp"
+#include "daemon/client_store.hpp"
+#include "daemon/config.hpp"
+#include "ktls/identity.hpp"
+
+namespace ttygate::daemon {
+
+ktls::IdentityFiles gateway_identity_files(const Config& config);
+std::filesystem::path client_store_path(const Config& config);
+
+// Creates the state directory (0700) if it doesn't exist yet.
+Result<void> prepare_state_dir(const Config& config);
+
+Result<ktls::Identity> load_gateway_identity(const Config& config);
+
+// Reads a PEM certificate file and adds its key as a client. Errors name the file or argument.
+Result<Client> add_client_from_file(ClientStore& store, const std::filesystem::path& cert, const std::string& name,
+                                    const std::string& role);
+
+void print_clients(const ClientStore& store, std::ostream& out);
+
+}  // namespace ttygate::daemon

@@ -1,0 +1,24 @@
+// Serial port set-up: open a tty exclusively, non-blocking, and apply the configured line
+// settings in raw mode (no echo, no line discipline, no signals, no CR/LF translation), so the
+// bytes on the wire are exactly the bytes relayed.
+#pragma once
+
+#include <termios.h>
+
+#include "common/result.hpp"
+#include "common/unique_fd.hpp"
+#include "daemon/config.hpp"
+
+namespace ttygate::daemon {
+
+// termios speed constant for a baud rate; B0 when unsupported.
+speed_t baud_constant(unsigned baud);
+
+// Applies line settings to a termios structure in raw mode. Pure: testable without a tty.
+void apply_line_settings(termios& tio, const PortConfig& port);
+
+// Opens the device (O_RDWR|O_NOCTTY|O_NONBLOCK|O_CLOEXEC), takes it exclusively (TIOCEXCL),
+// and applies the settings. Errors name the device.
+Result<UniqueFd> open_serial_port(const PortConfig& port);
+
+}  // namespace ttygate::daemon

@@ -1,0 +1,169 @@
+#include "daemon/session.hpp"
+
+#include <openssl/err.h>
+
+#include "common/log.hpp"
+#include "daemon/gateway.hpp"
+#include "daemon/relay.hpp"
+#include "ktls/tls_context.hpp"
+#include "ktls/user_channel.hpp"
+
+namespace ttygate::daemon {
+namespace {
+// Reads per wake-up before yielding to other sessions (fairness under a flood).
+constexpr int kReadsPerWake = 16;
+}  // namespace
+
+Session::Session(Gateway& gateway, Relay& relay, std::uint64_t id, UniqueFd fd, Peer peer, SslPtr ssl)
+    : gateway_(gateway), relay_(relay), id_(id), peer_(std::move(peer)), fd_(std::move(fd)), ssl_(std::move(ssl)) {
+  SSL_set_app_data(ssl_.get(), this);
+}
+
+Session::~Session() = default;
+
+std::string Session::who() const { return "Session " + std::to_string(id_) + " (" + peer_.text + ")"; }
+
+ktls::Offload Session::offload() const { return channel_ ? channel_->offload() : ktls::Offload::user; }
+
+void Session::start(std::chrono::milliseconds handshake_timeout) {
+  handshake_timer_.set(gateway_.loop(), gateway_.loop().timeout(handshake_timeout, [this](int) {
+    close("handshake timed out");
+  }));
+  step_handshake();
+}
+
+void Session::step_handshake() {
+  ERR_clear_error();
+  int rc = SSL_do_handshake(ssl_.get());
+  if (rc == 1) return on_established();
+  int err = SSL_get_error(ssl_.get(), rc);
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+    short events = err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+    input_wait_.set(gateway_.loop(), gateway_.loop().poll(fd_.get(), events, [this](int res) {
+      if (res < 0) return close("socket error during handshake");
+      step_handshake();
+    }));
+    return;
+  }
+  close("handshake failed: " + ktls::handshake_failure_reason(ssl_.get()));
+}
+
+void Session::leave_handshake() {
+  handshake_timer_.reset();
+  if (counted_as_handshake_) gateway_.handshake_finished();
+  counted_as_handshake_ = false;
+}
+
+void Session::on_established() {
+  leave_handshake();
+  auto pin = ktls::peer_pin(ssl_.get());
+  // The pin was admitted inside the handshake; check it is still the same, still known client.
+  if (!pin || *pin != pin_ || !gateway_.confirm(*this)) return close("client no longer admitted");
+  channel_ = std::make_unique<ktls::UserChannel>(std::move(ssl_), std::move(fd_));
+  state_ = State::relaying;
+  relay_.attach(*this);
+  log::info(who() + ": " + gateway_.client_name(pin_) + " relaying on port " + relay_.port().name + " as " +
+            std::string(to_string(role_)) + ", TLS in " + std::string(ktls::to_string(channel_->offload())) +
+            " space");
+  pump_input();
+}
+
+void Session::wait_input(short events) {
+  input_wait_.set(gateway_.loop(), gateway_.loop().poll(channel_->fd(), events, [this](int res) {
+    if (res < 0) return close("socket error");
+    pump_input();
+  }));
+}
+
+void Session::pump_input() {
+  std::span<std::byte> buffer = gateway_.scratch();
+  for (int i = 0; i < kReadsPerWake && relaying(); ++i) {
+    if (input_blocked_) return;  // resume_input() restarts us
+    ktls::IoStatus st = channel_->read(buffer);
+    switch (st.kind) {
+      case ktls::IoStatus::done: {
+        bytes_in_ += st.bytes;
+        if (role_ != Role::control) {
+          bytes_dropped_ += st.bytes;
+          break;
+        }
+        if (!relay_.to_device(buffer.first(st.bytes), *this)) input_blocked_ = true;
+        break;
+      }
+      case ktls::IoStatus::wait:
+        return wait_input(st.events);
+      case ktls::IoStatus::closed:
+        return close("peer closed the session");
+      case ktls::IoStatus::failed:
+        return close(st.error.message());
+    }
+  }
+  // Still readable after a full share: come back after the others had their turn.
+  if (relaying() && !input_blocked_)
+    gateway_.loop().defer([this, id = id_] {
+      if (gateway_.session(id) == this && relaying()) pump_input();
+    });
+}
+
+void Session::resume_input() {
+  if (!input_blocked_) return;
+  input_blocked_ = false;
+  pump_input();
+}
+
+void Session::from_device(std::span<const std::byte> data) {
+  if (queued() == 0) {
+    out_.clear();
+    out_done_ = 0;
+  }
+  if (queued() + data.size() > gateway_.config().limits.session_buffer)
+    return close("too slow: more than " + std::to_string(gateway_.config().limits.session_buffer) +
+                 " bytes of device output queued");
+  out_.insert(out_.end(), data.begin(), data.end());
+  if (!output_wait_.armed()) flush_output();
+}
+
+void Session::flush_output() {
+  while (queued() > 0) {
+    ktls::IoStatus st = channel_->write(std::span(out_).subspan(out_done_));
+    if (st.kind == ktls::IoStatus::done) {
+      out_done_ += st.bytes;
+      bytes_out_ += st.bytes;
+      continue;
+    }
+    if (st.kind == ktls::IoStatus::wait) return wait_output(st.events);
+    return close(st.kind == ktls::IoStatus::closed ? "peer closed the session" : st.error.message());
+  }
+  out_.clear();
+  out_done_ = 0;
+  if (out_.capacity() > 64 * 1024) out_.shrink_to_fit();  // a burst is over: give memory back
+}
+
+void Session::wait_output(short events) {
+  output_wait_.set(gateway_.loop(), gateway_.loop().poll(channel_->fd(), events, [this](int res) {
+    if (res < 0) return close("socket error");
+    flush_output();
+  }));
+}
+
+void Session::close(std::string_view reason) {
+  if (state_ == State::closed) return;
+  bool was_relaying = relaying();
+  leave_handshake();
+  state_ = State::closed;
+  input_wait_.reset();
+  output_wait_.reset();
+  if (was_relaying) {
+    relay_.detach(*this);
+    channel_->close_notify();
+  }
+  log::info(who() + ": closed: " + std::string(reason) +
+            (was_relaying ? " (in " + std::to_string(bytes_in_) + " B, out " + std::to_string(bytes_out_) + " B" +
+                                (bytes_dropped_ ? ", " + std::to_string(bytes_dropped_) + " B of monitor input dropped"
+                                                : "") +
+                                ")"
+                          : ""));
+  gateway_.reap(*this);
+}
+
+}  // namespace ttygate::daemon

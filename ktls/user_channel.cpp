@@ -1,0 +1,52 @@
+#include "ktls/user_channel.hpp"
+
+#include <openssl/err.h>
+
+#include <climits>
+
+namespace ttygate::ktls {
+
+std::string_view to_string(Offload offload) { return offload == Offload::kernel ? "kernel" : "user"; }
+
+IoStatus UserChannel::status_after(int ret, const char* what) {
+  switch (SSL_get_error(ssl_.get(), ret)) {
+    case SSL_ERROR_WANT_READ:
+      return IoStatus::wait_for(POLLIN);
+    case SSL_ERROR_WANT_WRITE:
+      return IoStatus::wait_for(POLLOUT);
+    case SSL_ERROR_ZERO_RETURN:
+      return IoStatus::end();
+    case SSL_ERROR_SYSCALL:
+      if (ERR_peek_error() == 0)
+        return IoStatus::failure(errno ? errno_error(what) : errno_error(what, ECONNRESET));
+      [[fallthrough]];
+    default:
+      return IoStatus::failure(openssl_error(what));
+  }
+}
+
+IoStatus UserChannel::read(std::span<std::byte> buffer) {
+  ERR_clear_error();
+  errno = 0;
+  int n = SSL_read(ssl_.get(), buffer.data(), static_cast<int>(std::min<std::size_t>(buffer.size(), INT_MAX)));
+  if (n > 0) return IoStatus::transferred(static_cast<std::size_t>(n));
+  return status_after(n, "TLS read");
+}
+
+IoStatus UserChannel::write(std::span<const std::byte> data) {
+  ERR_clear_error();
+  errno = 0;
+  int n = SSL_write(ssl_.get(), data.data(), static_cast<int>(std::min<std::size_t>(data.size(), INT_MAX)));
+  if (n > 0) return IoStatus::transferred(static_cast<std::size_t>(n));
+  return status_after(n, "TLS write");
+}
+
+bool UserChannel::has_buffered_input() const { return SSL_pending(ssl_.get()) > 0; }
+
+void UserChannel::close_notify() {
+  // One non-blocking attempt: a peer that can't take two dozen bytes is gone anyway.
+  if (!(SSL_get_shutdown(ssl_.get()) & SSL_SENT_SHUTDOWN)) SSL_shutdown(ssl_.get());
+  ERR_clear_error();
+}
+
+}  // namespace ttygate::ktls

@@ -1,0 +1,33 @@
+// UserChannel: the record layer in user space, OpenSSL's SSL_read/SSL_write on the socket.
+//
+// Used when the kernel has no TLS ULP (or not for the negotiated suite), and by clients. Owns the
+// SSL object and the socket.
+#pragma once
+
+#include "common/openssl.hpp"
+#include "common/unique_fd.hpp"
+#include "ktls/channel.hpp"
+
+namespace ttygate::ktls {
+
+class UserChannel final : public Channel {
+ public:
+  UserChannel(SslPtr ssl, UniqueFd fd) : ssl_(std::move(ssl)), fd_(std::move(fd)) {}
+
+  Offload offload() const override { return Offload::user; }
+  int fd() const override { return fd_.get(); }
+  IoStatus read(std::span<std::byte> buffer) override;
+  IoStatus write(std::span<const std::byte> data) override;
+  bool has_buffered_input() const override;
+  void close_notify() override;
+
+  SSL* ssl() const { return ssl_.get(); }
+
+ private:
+  IoStatus status_after(int ret, const char* what);
+
+  SslPtr ssl_;
+  UniqueFd fd_;
+};
+
+}  // namespace ttygate::ktls

@@ -1,0 +1,159 @@
+"""Who gets in: only pinned clients, over TLS 1.3, from allowed sources; nobody else reaches the tty."""
+import os
+import socket
+import ssl
+import subprocess
+import time
+
+from conftest import OPENSSL, make_identity, refused, spki_sha256, recv_exactly
+
+
+def test_pinned_client_is_admitted_and_relays(gateway_factory, device, client):
+    g = gateway_factory()
+    g.add_client(*client[:1], name="laptop")
+    g.start()
+    with g.connect(*client) as s:
+        assert s.version() == "TLSv1.3"
+        s.sendall(b"A led on\n")
+        assert device.read(9) == b"A led on\n"
+        device.write(b"OK led on\n")
+        assert recv_exactly(s, 10) == b"OK led on\n"
+
+
+def test_unpinned_certificate_is_refused_and_nothing_reaches_the_tty(gateway_factory, device, client, tmp_path):
+    g = gateway_factory()
+    g.add_client(client[0], name="laptop")
+    g.start()
+    stranger = make_identity(str(tmp_path), "stranger")
+
+    def attempt():
+        s = g.connect(*stranger)
+        s.sendall(b"A motor 255\n")  # sent right after Finished, before the verdict arrives
+        return s
+    assert refused(attempt)
+    assert device.read_for(0.5) == b""
+    assert "unknown client key" in g.log()
+
+
+def test_client_without_certificate_is_refused_and_nothing_reaches_the_tty(gateway_factory, device, client):
+    g = gateway_factory()
+    g.add_client(client[0], name="laptop")
+    g.start()
+
+    def attempt():
+        s = g.connect()
+        s.sendall(b"A motor 255\n")
+        return s
+    assert refused(attempt)
+    assert device.read_for(0.5) == b""
+
+
+def test_tls12_only_client_is_refused(gateway_factory, device, client):
+    g = gateway_factory()
+    g.add_client(client[0], name="laptop")
+    g.start()
+    assert refused(lambda: g.connect(*client, tls12_only=True))
+    assert device.read_for(0.3) == b""
+
+
+def test_openssl_s_client_with_tls12_is_refused(gateway_factory, device, client):
+    g = gateway_factory()
+    g.add_client(client[0], name="laptop")
+    g.start()
+    r = subprocess.run([OPENSSL, "s_client", "-connect", f"127.0.0.1:{g.port}", "-tls1_2", "-cert", client[0],
+                        "-key", client[1]], input=b"A motor 255\n", capture_output=True, timeout=20)
+    assert b"protocol version" in r.stdout + r.stderr or r.returncode != 0
+    assert b"Cipher is (NONE)" in r.stdout or b"alert" in r.stdout + r.stderr
+    assert device.read_for(0.3) == b""
+
+
+def test_gateway_presents_the_key_its_fingerprint_names(gateway_factory, device, client):
+    g = gateway_factory()
+    fingerprint = g.cli("--fingerprint").stdout.strip()
+    g.add_client(client[0], name="laptop")
+    g.start()
+    with g.connect(*client) as s:
+        der = s.getpeercert(binary_form=True)
+    cert = os.path.join(g.tmp, "presented.pem")
+    with open(cert, "w") as f:
+        f.write(ssl.DER_cert_to_PEM_cert(der))
+    import base64
+    expected = base64.b32encode(spki_sha256(cert)).decode().rstrip("=")
+    assert fingerprint.replace("-", "") == expected
+
+
+def test_source_outside_allow_from_is_closed_before_the_handshake(gateway_factory, device, client):
+    g = gateway_factory(limits='allow_from = ["10.0.0.0/8"]')
+    g.add_client(client[0], name="laptop")
+    g.start()
+    s = socket.create_connection(("127.0.0.1", g.port), timeout=5)
+    # A ClientHello gets no ServerHello: the connection is simply closed.
+    try:
+        s.sendall(b"\x16\x03\x01\x00\x05hello")
+        assert s.recv(100) == b""
+    except ConnectionResetError:
+        pass
+    g.wait_log("not in allow_from")
+
+
+def test_silent_connection_is_closed_when_the_handshake_times_out(gateway_factory, device, client):
+    g = gateway_factory(limits="handshake_timeout_ms = 300")
+    g.add_client(client[0], name="laptop")
+    g.start()
+    s = socket.create_connection(("127.0.0.1", g.port), timeout=5)
+    start = time.monotonic()
+    assert s.recv(100) == b""
+    assert 0.2 < time.monotonic() - start < 3
+    g.wait_log("handshake timed out")
+
+
+def test_handshakes_beyond_the_cap_are_refused_at_once(gateway_factory, device, client):
+    g = gateway_factory(limits="max_handshakes = 2")
+    g.add_client(client[0], name="laptop")
+    g.start()
+    idle = [socket.create_connection(("127.0.0.1", g.port)) for _ in range(2)]
+    time.sleep(0.2)
+    extra = socket.create_connection(("127.0.0.1", g.port), timeout=5)
+    assert extra.recv(10) == b""
+    g.wait_log("handshakes already in progress")
+    for s in idle:
+        s.close()
+    time.sleep(0.2)
+    with g.connect(*client) as s:  # slots are given back when handshakes end
+        s.sendall(b"x")
+        assert device.read(1) == b"x"
+
+
+def test_exclusive_port_refuses_a_second_controller_but_not_a_monitor(gateway_factory, device, tmp_path):
+    g = gateway_factory(control="exclusive")
+    first, second, watcher = (make_identity(str(tmp_path), n) for n in ("first", "second", "watcher"))
+    g.add_client(first[0], name="first")
+    g.add_client(second[0], name="second")
+    g.add_client(watcher[0], name="watcher", role="monitor")
+    g.start()
+    with g.connect(*first) as a:
+        a.sendall(b"1")
+        assert device.read(1) == b"1"
+        assert refused(lambda: g.connect(*second))
+        assert "already has a control session" in g.log()
+        with g.connect(*watcher) as w:
+            device.write(b"tick\n")
+            assert recv_exactly(w, 5) == b"tick\n"
+            assert recv_exactly(a, 5) == b"tick\n"
+    time.sleep(0.3)
+    with g.connect(*second) as b:  # the port is free again once the first controller left
+        b.sendall(b"2")
+        assert device.read(1) == b"2"
+
+
+def test_sigterm_sends_close_notify_and_exits_cleanly(gateway_factory, device, client):
+    g = gateway_factory()
+    g.add_client(client[0], name="laptop")
+    g.start()
+    s = g.connect(*client)
+    s.sendall(b"x")
+    assert device.read(1) == b"x"
+    assert g.stop() == 0
+    s.settimeout(5)
+    assert s.recv(10) == b""  # an orderly TLS end (close_notify), not a reset
+    s.close()
