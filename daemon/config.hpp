@@ -3,7 +3,10 @@
 // Every key is known: an unknown key, a wrong type or an out-of-range value is a ConfigError
 // whose message names the file, the key (with its table, e.g. "port[1].baud") and the problem,
 // e.g. "/etc/ttygate/ttygated.toml: port[0].parity: expected one of none, even, odd, got \"mark\"".
-// Documented key by key in docs/configuration.md.
+// A TOML syntax error reads "<file>:<line>:<column>: <description>". Nothing is defaulted around
+// a mistake: a file either yields a whole Config or an error.
+// Documented key by key in docs/configuration.md. Pure functions, no logging, no global state
+// (listen addresses with an interface, "%eth0", consult the kernel's interface list).
 #pragma once
 
 #include <sys/socket.h>
@@ -31,23 +34,36 @@ struct Cidr {
   unsigned prefix = 0;                  // 0..32 or 0..128
   std::string text;                     // as written, for messages
 
-  static std::optional<Cidr> parse(std::string_view text);
-  // IPv4-mapped IPv6 peers (::ffff:a.b.c.d) match IPv4 ranges.
+  // Host bits must be zero ("10.0.0.1/8" is refused, naming "10.0.0.0/8"). A range inside
+  // ::ffff:0:0/96 is stored as the IPv4 range it denotes. On failure *problem, when given, says
+  // what was expected and what was found.
+  static std::optional<Cidr> parse(std::string_view text, std::string* problem = nullptr);
+  // IPv4-mapped IPv6 peers (::ffff:a.b.c.d) match IPv4 ranges. An IPv6 range matches only
+  // genuine IPv6 peers: "::/0" does not admit IPv4 clients. Null or other families: false.
   bool contains(const sockaddr* addr) const;
 };
 
 // "addr:port": "0.0.0.0:7000", "[::]:7000", "127.0.0.1:7000", "[fe80::1%eth0]:7000".
+// Numeric addresses only (no host names), port 1..65535. An IPv6 link-local address needs an
+// interface (name or index), which is resolved when parsed.
 struct ListenAddress {
   sockaddr_storage addr{};
   socklen_t length = 0;
   std::string text;
 
-  static std::optional<ListenAddress> parse(std::string_view text);
+  // On failure *problem, when given, says what was expected and what was found.
+  static std::optional<ListenAddress> parse(std::string_view text, std::string* problem = nullptr);
+  int family() const { return addr.ss_family; }
 };
 
 enum class Parity { none, even, odd };
 enum class Flow { none, rtscts, xonxoff };
 enum class ControlMode { shared, exclusive };
+
+// The words used in the file (and in messages and on D-Bus).
+std::string_view to_string(Parity parity);
+std::string_view to_string(Flow flow);
+std::string_view to_string(ControlMode mode);
 
 struct PortConfig {
   std::string name;                     // [A-Za-z0-9_-]{1,32}, unique
@@ -57,9 +73,13 @@ struct PortConfig {
   Parity parity = Parity::none;
   unsigned stop_bits = 1;               // 1 or 2
   Flow flow = Flow::none;
-  std::vector<ListenAddress> listen;    // at least one; no address used twice in the file
+  std::vector<ListenAddress> listen;    // at least one; no address used twice in the file, and
+                                        // no address next to a wildcard of its family and port
   ControlMode control = ControlMode::shared;
 };
+
+// The default allow_from ranges: loopback, RFC 1918, RFC 4193 and link-local, IPv4 and IPv6.
+std::vector<Cidr> default_allow_from();
 
 struct Limits {
   std::chrono::milliseconds handshake_timeout{10'000};  // handshake_timeout_ms, 100..600000
@@ -67,27 +87,25 @@ struct Limits {
   std::size_t session_buffer = 256 * 1024;              // session_buffer_bytes, bytes queued
                                                         // to a slow session before it is dropped,
                                                         // 4096..64 MiB
-  std::vector<Cidr> allow_from;                         // default: loopback, RFC 1918, RFC 4193,
-                                                        // link-local (IPv4 and IPv6)
+  std::vector<Cidr> allow_from = default_allow_from();  // at least one range
 };
 
 struct GatewaySection {
   std::filesystem::path state_dir = "/var/lib/ttygate";  // absolute path
-  std::string name = "ttygate";                         // CN of the gateway's certificate
+  std::string name = "ttygate";                         // CN of the gateway's certificate,
+                                                        // 1..64 printable ASCII characters
 };
 
 struct Config {
-  std::filesystem::path file;  // where it was read from ("<string>" for parse_config)
+  std::filesystem::path file;  // where it was read from (parse_config: its source argument)
   GatewaySection gateway;
   std::vector<PortConfig> ports;  // at least one
   Limits limits;
 };
 
-// The default allow_from ranges.
-std::vector<Cidr> default_allow_from();
-
-// Throw ConfigError on any problem.
+// Throw ConfigError on any problem. source only names the text in messages and Config::file.
 Config parse_config(std::string_view text, const std::filesystem::path& source);
+// Reads the file, then parse_config; an unreadable file is "<file>: <strerror>".
 Config load_config(const std::filesystem::path& file);
 
 }  // namespace ttygate::daemon

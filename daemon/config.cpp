@@ -1,0 +1,681 @@
+// Config: reading ttygated.toml.
+//
+// The file is read in one pass, table by table: each table has one read_<table> function, and a
+// Section names the keys that table knows, so any other key is refused before a value is read.
+// A new table (pairing, tls, keepalive) is one more read function and one more root key. Every
+// value is looked at through a Field, which carries its key path ("port[1].listen[0]") so each
+// message can say where, what was expected and what was found.
+#include "daemon/config.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <initializer_list>
+#include <sstream>
+#include <system_error>
+#include <utility>
+
+#include <toml++/toml.h>
+
+#include "common/unique_fd.hpp"
+
+namespace ttygate::daemon {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Words for messages
+
+// A value as found in the file, quoted for a one-line message: control characters escaped and
+// long text cut, so a hostile or binary value can't break the log line.
+std::string quote(std::string_view text) {
+  constexpr std::size_t max_shown = 80;
+  std::string out = "\"";
+  for (std::size_t i = 0; i < std::min(text.size(), max_shown); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c == 0x7f) {
+      char escaped[5];
+      std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
+      out += escaped;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (text.size() > max_shown) out += "...";
+  return out + "\"";
+}
+
+template <class Range>
+std::string join(const Range& items) {
+  std::ostringstream out;
+  const char* separator = "";
+  for (const auto& item : items) {
+    out << separator << item;
+    separator = ", ";
+  }
+  return out.str();
+}
+
+// What a node is, with its value when it is short: "a string \"9600\"", "an integer 3".
+std::string describe(const toml::node& node) {
+  std::ostringstream scalar;
+  switch (node.type()) {
+    case toml::node_type::string: return "a string " + quote(node.as_string()->get());
+    case toml::node_type::integer: return "an integer " + std::to_string(node.as_integer()->get());
+    case toml::node_type::floating_point: scalar << "a float " << *node.as_floating_point(); break;
+    case toml::node_type::boolean: scalar << "a boolean " << *node.as_boolean(); break;
+    case toml::node_type::date: scalar << "a date " << *node.as_date(); break;
+    case toml::node_type::time: scalar << "a time " << *node.as_time(); break;
+    case toml::node_type::date_time: scalar << "a date-time " << *node.as_date_time(); break;
+    case toml::node_type::array:
+      return node.as_array()->is_array_of_tables() ? "an array of tables" : "an array";
+    case toml::node_type::table: return "a table";
+    case toml::node_type::none: return "nothing";
+  }
+  return scalar.str();
+}
+
+// TOML's bare keys, and our port names: A-Z a-z 0-9 _ - (ASCII whatever the locale).
+bool is_bare(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+// A key as it appears in a key path: bare when TOML would allow it bare, quoted otherwise.
+std::string key_text(std::string_view key) { return is_bare(key) ? std::string(key) : quote(key); }
+
+[[noreturn]] void fail_at(const std::string& file, std::string_view path, const std::string& problem) {
+  throw ConfigError(file + ": " + std::string(path) + ": " + problem);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fields and sections
+
+// One value of the file and where it is.
+struct Field {
+  const std::string& file;
+  const toml::node& node;
+  std::string path;
+
+  [[noreturn]] void fail(const std::string& problem) const { fail_at(file, path, problem); }
+  [[noreturn]] void expected(std::string_view what) const {
+    fail("expected " + std::string(what) + ", got " + describe(node));
+  }
+
+  std::string_view string(std::string_view what = "a string") const {
+    if (const auto* value = node.as_string()) return value->get();
+    expected(what);
+  }
+  std::int64_t integer_in(std::int64_t min, std::int64_t max) const {
+    const std::string what = "an integer in " + std::to_string(min) + ".." + std::to_string(max);
+    const auto* value = node.as_integer();
+    if (value == nullptr || value->get() < min || value->get() > max) expected(what);
+    return value->get();
+  }
+  // A non-empty array; `what` names its elements ("\"address:port\" strings").
+  const toml::array& array_of(std::string_view what) const {
+    const auto* array = node.as_array();
+    if (array == nullptr) expected("an array of " + std::string(what));
+    if (array->empty()) fail("expected a non-empty array of " + std::string(what) + ", got an empty array");
+    return *array;
+  }
+  const toml::table& table() const {
+    if (const auto* table = node.as_table()) return *table;
+    expected("a table");
+  }
+  Field element(const toml::array& array, std::size_t index) const {
+    return Field{file, *array.get(index), path + "[" + std::to_string(index) + "]"};
+  }
+};
+
+// One table of the file. Constructing it refuses every key not in `keys`, the first in file
+// order, so a read function declares its keys exactly once and nothing unknown slips through.
+class Section {
+ public:
+  Section(const std::string& file, const toml::table& table, std::string path,
+          std::initializer_list<std::string_view> keys)
+      : file_(file), table_(table), path_(std::move(path)) {
+    refuse_unknown_keys(keys);
+  }
+
+  std::optional<Field> get(std::string_view key) const {
+    const toml::node* node = table_.get(key);
+    if (node == nullptr) return std::nullopt;
+    return Field{file_, *node, path_of(key)};
+  }
+  // `what` describes the value wanted, for the message when the key is missing.
+  Field require(std::string_view key, std::string_view what) const {
+    if (auto field = get(key)) return *field;
+    fail_at(file_, path_of(key), "required key is missing; expected " + std::string(what));
+  }
+
+ private:
+  std::string path_of(std::string_view key) const {
+    return path_.empty() ? key_text(key) : path_ + "." + key_text(key);
+  }
+
+  void refuse_unknown_keys(std::initializer_list<std::string_view> keys) const {
+    const toml::key* first = nullptr;
+    for (const auto& [key, node] : table_) {
+      if (std::find(keys.begin(), keys.end(), key.str()) != keys.end()) continue;
+      if (first == nullptr || key.source().begin < first->source().begin) first = &key;
+    }
+    if (first == nullptr) return;
+    const toml::node& node = *table_.get(first->str());
+    const bool is_table = node.is_table() || node.is_array_of_tables();
+    fail_at(file_, path_of(first->str()),
+            std::string(is_table ? "unknown table" : "unknown key") + "; expected one of " + join(keys));
+  }
+
+  const std::string& file_;
+  const toml::table& table_;
+  std::string path_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Value kinds
+
+template <class Enum>
+struct Choice {
+  std::string_view word;
+  Enum value;
+};
+
+constexpr Choice<Parity> parities[] = {{"none", Parity::none}, {"even", Parity::even}, {"odd", Parity::odd}};
+constexpr Choice<Flow> flows[] = {{"none", Flow::none}, {"rtscts", Flow::rtscts}, {"xonxoff", Flow::xonxoff}};
+constexpr Choice<ControlMode> control_modes[] = {{"shared", ControlMode::shared},
+                                                 {"exclusive", ControlMode::exclusive}};
+
+template <class Enum, std::size_t N>
+Enum choose(const Field& field, const Choice<Enum> (&choices)[N]) {
+  std::vector<std::string_view> words;
+  for (const auto& choice : choices) words.push_back(choice.word);
+  const std::string expected = "one of " + join(words);
+  const auto* value = field.node.as_string();
+  if (value == nullptr) field.expected(expected);
+  for (const auto& choice : choices) {
+    if (choice.word == value->get()) return choice.value;
+  }
+  field.fail("expected " + expected + ", got " + quote(value->get()));
+}
+
+template <class Enum, std::size_t N>
+std::string_view word_of(Enum value, const Choice<Enum> (&choices)[N]) {
+  for (const auto& choice : choices) {
+    if (choice.value == value) return choice.word;
+  }
+  return "?";
+}
+
+// The rates Linux termios has a B<rate> constant for.
+constexpr unsigned termios_rates[] = {50,      75,      110,     134,     150,     200,    300,     600,
+                                      1200,    1800,    2400,    4800,    9600,    19200,  38400,   57600,
+                                      115200,  230400,  460800,  500000,  576000,  921600, 1000000, 1152000,
+                                      1500000, 2000000, 2500000, 3000000, 3500000, 4000000};
+
+unsigned baud_rate(const Field& field) {
+  const std::string expected = "a rate termios supports (" + join(termios_rates) + ")";
+  const auto* value = field.node.as_integer();
+  if (value == nullptr) field.expected(expected);
+  const auto* match = std::find(std::begin(termios_rates), std::end(termios_rates), value->get());
+  if (match == std::end(termios_rates)) field.expected(expected);
+  return *match;
+}
+
+std::filesystem::path absolute_path(const Field& field) {
+  const std::string_view text = field.string("an absolute path");
+  if (text.empty() || text.front() != '/' || text.find('\0') != std::string_view::npos) {
+    field.expected("an absolute path");
+  }
+  return std::filesystem::path(text);
+}
+
+std::string port_name(const Field& field) {
+  constexpr std::string_view expected = "a name of 1..32 characters from A-Z a-z 0-9 _ -";
+  const std::string_view text = field.string(expected);
+  if (text.size() > 32 || !is_bare(text)) field.expected(expected);
+  return std::string(text);
+}
+
+std::string certificate_name(const Field& field) {
+  constexpr std::string_view expected = "a name of 1..64 printable ASCII characters";
+  const std::string_view text = field.string(expected);
+  const bool printable = std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+  if (text.empty() || text.size() > 64 || !printable) field.expected(expected);
+  return std::string(text);
+}
+
+std::vector<ListenAddress> listen_addresses(const Field& field) {
+  const toml::array& array = field.array_of("\"address:port\" strings");
+  std::vector<ListenAddress> addresses;
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    const Field element = field.element(array, i);
+    std::string problem;
+    auto address = ListenAddress::parse(element.string("an \"address:port\" string"), &problem);
+    if (!address) element.fail(problem);
+    addresses.push_back(std::move(*address));
+  }
+  return addresses;
+}
+
+std::vector<Cidr> address_ranges(const Field& field) {
+  const toml::array& array = field.array_of("address range strings");
+  std::vector<Cidr> ranges;
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    const Field element = field.element(array, i);
+    std::string problem;
+    auto range = Cidr::parse(element.string("an address range string such as \"10.0.0.0/8\""), &problem);
+    if (!range) element.fail(problem);
+    ranges.push_back(std::move(*range));
+  }
+  return ranges;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tables
+
+void read_gateway(const Section& section, GatewaySection& gateway) {
+  if (auto field = section.get("state_dir")) gateway.state_dir = absolute_path(*field);
+  if (auto field = section.get("name")) gateway.name = certificate_name(*field);
+}
+
+void read_port(const Section& section, PortConfig& port) {
+  port.name = port_name(section.require("name", "a name such as \"sensor-bus\""));
+  port.device = absolute_path(section.require("device", "an absolute path such as \"/dev/ttyUSB0\""));
+  if (auto field = section.get("baud")) port.baud = baud_rate(*field);
+  if (auto field = section.get("data_bits")) port.data_bits = field->integer_in(5, 8);
+  if (auto field = section.get("parity")) port.parity = choose(*field, parities);
+  if (auto field = section.get("stop_bits")) port.stop_bits = field->integer_in(1, 2);
+  if (auto field = section.get("flow")) port.flow = choose(*field, flows);
+  port.listen = listen_addresses(section.require("listen", "an array of \"address:port\" strings"));
+  if (auto field = section.get("control")) port.control = choose(*field, control_modes);
+}
+
+void read_limits(const Section& section, Limits& limits) {
+  if (auto field = section.get("handshake_timeout_ms")) {
+    limits.handshake_timeout = std::chrono::milliseconds(field->integer_in(100, 600'000));
+  }
+  if (auto field = section.get("max_handshakes")) limits.max_handshakes = field->integer_in(1, 65535);
+  if (auto field = section.get("session_buffer_bytes")) {
+    limits.session_buffer = field->integer_in(4096, 64 << 20);
+  }
+  if (auto field = section.get("allow_from")) limits.allow_from = address_ranges(*field);
+}
+
+// Two ports on one device would fight over its exclusive open: refuse it here, not at 3 a.m.
+void check_unique_port(const std::string& file, const std::vector<PortConfig>& ports, std::size_t index) {
+  const std::string path = "port[" + std::to_string(index) + "]";
+  for (std::size_t earlier = 0; earlier < index; ++earlier) {
+    const std::string other = "port[" + std::to_string(earlier) + "]";
+    if (ports[earlier].name == ports[index].name) {
+      fail_at(file, path + ".name", quote(ports[index].name) + " is already the name of " + other);
+    }
+    if (ports[earlier].device == ports[index].device) {
+      fail_at(file, path + ".device",
+              quote(ports[index].device.string()) + " is already the device of " + other);
+    }
+  }
+}
+
+void read_ports(const Field& field, std::vector<PortConfig>& ports) {
+  const auto* array = field.node.as_array();
+  if (array == nullptr || !array->is_array_of_tables()) field.expected("an array of tables ([[port]])");
+  for (std::size_t i = 0; i < array->size(); ++i) {
+    const Field element = field.element(*array, i);
+    Section section(
+        field.file, element.table(), element.path,
+        {"name", "device", "baud", "data_bits", "parity", "stop_bits", "flow", "listen", "control"});
+    read_port(section, ports.emplace_back());
+    check_unique_port(field.file, ports, i);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Listen conflicts
+
+struct Endpoint {
+  int family;
+  std::uint16_t port;
+  const std::uint8_t* address;
+  std::size_t address_size;
+  std::uint32_t scope;
+};
+
+Endpoint endpoint_of(const ListenAddress& listen) {
+  if (listen.family() == AF_INET) {
+    const auto& in = reinterpret_cast<const sockaddr_in&>(listen.addr);
+    return {AF_INET, in.sin_port, reinterpret_cast<const std::uint8_t*>(&in.sin_addr), 4, 0};
+  }
+  const auto& in6 = reinterpret_cast<const sockaddr_in6&>(listen.addr);
+  return {AF_INET6, in6.sin6_port, in6.sin6_addr.s6_addr, 16, in6.sin6_scope_id};
+}
+
+bool is_wildcard(const Endpoint& endpoint) {
+  return std::all_of(endpoint.address, endpoint.address + endpoint.address_size,
+                     [](std::uint8_t byte) { return byte == 0; });
+}
+
+// Empty when the earlier address and the later one can both be bound; otherwise why not. IPv6
+// listeners are IPV6_V6ONLY, so the two families never collide with each other.
+std::string collision(const ListenAddress& earlier, const std::string& earlier_path,
+                      const ListenAddress& later) {
+  const Endpoint x = endpoint_of(earlier), y = endpoint_of(later);
+  if (x.family != y.family || x.port != y.port) return {};
+  if (x.scope == y.scope && std::equal(x.address, x.address + x.address_size, y.address)) {
+    return quote(later.text) + " is already used by " + earlier_path;
+  }
+  if (is_wildcard(x)) {
+    return quote(later.text) + " overlaps " + quote(earlier.text) + " of " + earlier_path +
+           ", which takes that port on every address";
+  }
+  if (is_wildcard(y)) {
+    return quote(later.text) + " takes that port on every address, overlapping " + quote(earlier.text) +
+           " of " + earlier_path;
+  }
+  return {};
+}
+
+void check_listen_conflicts(const std::string& file, const std::vector<PortConfig>& ports) {
+  struct Seen {
+    const ListenAddress* address;
+    std::string path;
+  };
+  std::vector<Seen> seen;
+  for (std::size_t p = 0; p < ports.size(); ++p) {
+    for (std::size_t l = 0; l < ports[p].listen.size(); ++l) {
+      const ListenAddress& address = ports[p].listen[l];
+      const std::string path = "port[" + std::to_string(p) + "].listen[" + std::to_string(l) + "]";
+      for (const Seen& earlier : seen) {
+        const std::string problem = collision(*earlier.address, earlier.path, address);
+        if (!problem.empty()) fail_at(file, path, problem);
+      }
+      seen.push_back({&address, path});
+    }
+  }
+}
+
+void read_root(const std::string& file, const toml::table& root, Config& config) {
+  Section section(file, root, "", {"gateway", "port", "limits"});
+  if (auto field = section.get("gateway")) {
+    read_gateway(Section(file, field->table(), field->path, {"state_dir", "name"}), config.gateway);
+  }
+  const auto ports = section.get("port");
+  if (!ports || (ports->node.is_array() && ports->node.as_array()->empty())) {
+    fail_at(file, "port", "expected at least one [[port]] table, got none");
+  }
+  read_ports(*ports, config.ports);
+  check_listen_conflicts(file, config.ports);
+  if (auto field = section.get("limits")) {
+    read_limits(Section(file, field->table(), field->path,
+                        {"handshake_timeout_ms", "max_handshakes", "session_buffer_bytes", "allow_from"}),
+                config.limits);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Addresses
+
+std::optional<std::uint16_t> port_number(std::string_view text) {
+  unsigned value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || text.size() > 5 || error != std::errc{} || end != text.data() + text.size()) {
+    return std::nullopt;
+  }
+  if (value < 1 || value > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(value);
+}
+
+// inet_pton on a string_view: refuses embedded NULs rather than reading up to them.
+bool parse_address(int family, std::string_view text, void* out) {
+  if (text.find('\0') != std::string_view::npos) return false;
+  return ::inet_pton(family, std::string(text).c_str(), out) == 1;
+}
+
+// An interface given by name ("eth0") or index ("2"); 0 when there is no such interface.
+unsigned interface_index(std::string_view text) {
+  if (text.empty() || text.size() >= IF_NAMESIZE || text.find('\0') != std::string_view::npos) return 0;
+  unsigned index = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), index);
+  char name[IF_NAMESIZE];
+  if (error == std::errc{} && end == text.data() + text.size()) {
+    return ::if_indextoname(index, name) != nullptr ? index : 0;
+  }
+  return ::if_nametoindex(std::string(text).c_str());
+}
+
+bool set_problem(std::string* problem, std::string text) {
+  if (problem != nullptr) *problem = std::move(text);
+  return false;
+}
+
+bool parse_ipv6_host(std::string_view host, std::string_view text, sockaddr_in6& out, std::string* problem) {
+  const auto percent = host.find('%');
+  if (!parse_address(AF_INET6, host.substr(0, percent), &out.sin6_addr)) {
+    return set_problem(problem, "expected an IPv6 address inside the brackets, got " + quote(text));
+  }
+  if (IN6_IS_ADDR_V4MAPPED(&out.sin6_addr)) {
+    return set_problem(problem, "expected an IPv6 address, got the IPv4-mapped " + quote(text) +
+                                    "; write the IPv4 address as \"a.b.c.d:port\"");
+  }
+  if (percent != std::string_view::npos) {
+    out.sin6_scope_id = interface_index(host.substr(percent + 1));
+    if (out.sin6_scope_id == 0) {
+      return set_problem(
+          problem,
+          "expected the name or index of an existing network interface after '%', got " + quote(text));
+    }
+  } else if (IN6_IS_ADDR_LINKLOCAL(&out.sin6_addr)) {
+    return set_problem(problem,
+                       "expected an interface for a link-local address, such as "
+                       "\"[fe80::1%eth0]:7000\", got " +
+                           quote(text));
+  }
+  return true;
+}
+
+// Splits "host:port" / "[host]:port"; fills *bracketed.
+bool split_host_port(std::string_view text, std::string_view& host, std::string_view& port, bool& bracketed,
+                     std::string* problem) {
+  bracketed = text.starts_with('[');
+  if (bracketed) {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return set_problem(problem,
+                         "expected \"[IPv6 address]:port\" such as \"[::]:7000\", got " + quote(text));
+    }
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+    return true;
+  }
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) {
+    return set_problem(
+        problem, "expected \"address:port\" such as \"0.0.0.0:7000\" or \"[::]:7000\", got " + quote(text));
+  }
+  host = text.substr(0, colon);
+  port = text.substr(colon + 1);
+  if (host.find(':') != std::string_view::npos) {
+    return set_problem(problem,
+                       "expected an IPv6 address in brackets, such as \"[::1]:7000\", got " + quote(text));
+  }
+  return true;
+}
+
+bool prefix_matches(const std::uint8_t* network, const std::uint8_t* address, unsigned prefix) {
+  const unsigned whole = prefix / 8, rest = prefix % 8;
+  if (std::memcmp(network, address, whole) != 0) return false;
+  if (rest == 0) return true;
+  const auto mask = static_cast<std::uint8_t>(0xff << (8 - rest));
+  return (network[whole] & mask) == (address[whole] & mask);
+}
+
+void clear_host_bits(std::uint8_t* bytes, std::size_t size, unsigned prefix) {
+  for (std::size_t i = 0; i < size; ++i) {
+    const unsigned kept = prefix >= (i + 1) * 8 ? 8 : prefix > i * 8 ? prefix - i * 8 : 0;
+    bytes[i] &= static_cast<std::uint8_t>(0xff00 >> kept);
+  }
+}
+
+bool is_v4_mapped(const std::uint8_t* bytes) {
+  static constexpr std::uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  return std::memcmp(bytes, mapped, sizeof mapped) == 0;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Public API
+
+std::string_view to_string(Parity parity) { return word_of(parity, parities); }
+std::string_view to_string(Flow flow) { return word_of(flow, flows); }
+std::string_view to_string(ControlMode mode) { return word_of(mode, control_modes); }
+
+std::optional<ListenAddress> ListenAddress::parse(std::string_view text, std::string* problem) {
+  std::string_view host, port_text;
+  bool bracketed = false;
+  if (!split_host_port(text, host, port_text, bracketed, problem)) return std::nullopt;
+  const auto port = port_number(port_text);
+  if (!port) {
+    set_problem(problem, "expected a port 1..65535 after the last ':', got " + quote(text));
+    return std::nullopt;
+  }
+  ListenAddress result;
+  result.text = std::string(text);
+  if (bracketed) {
+    sockaddr_in6 in6{};
+    if (!parse_ipv6_host(host, text, in6, problem)) return std::nullopt;
+    in6.sin6_family = AF_INET6;
+    in6.sin6_port = htons(*port);
+    std::memcpy(&result.addr, &in6, sizeof in6);
+    result.length = sizeof in6;
+    return result;
+  }
+  sockaddr_in in{};
+  if (!parse_address(AF_INET, host, &in.sin_addr)) {
+    set_problem(problem, "expected a numeric IPv4 address before the port (names are not resolved), got " +
+                             quote(text));
+    return std::nullopt;
+  }
+  in.sin_family = AF_INET;
+  in.sin_port = htons(*port);
+  std::memcpy(&result.addr, &in, sizeof in);
+  result.length = sizeof in;
+  return result;
+}
+
+std::optional<Cidr> Cidr::parse(std::string_view text, std::string* problem) {
+  Cidr cidr;
+  cidr.text = std::string(text);
+  const auto slash = text.find('/');
+  const std::string_view address = text.substr(0, slash);
+  if (parse_address(AF_INET, address, cidr.bytes)) {
+    cidr.family = AF_INET;
+  } else if (parse_address(AF_INET6, address, cidr.bytes)) {
+    cidr.family = AF_INET6;
+  } else {
+    set_problem(problem,
+                "expected an address range such as \"10.0.0.0/8\" or \"fe80::/10\", got " + quote(text));
+    return std::nullopt;
+  }
+  const unsigned max = cidr.family == AF_INET ? 32 : 128;
+  cidr.prefix = max;
+  if (slash != std::string_view::npos) {
+    const std::string_view digits = text.substr(slash + 1);
+    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), cidr.prefix);
+    if (digits.empty() || error != std::errc{} || end != digits.data() + digits.size() || cidr.prefix > max) {
+      set_problem(problem,
+                  "expected a prefix length 0.." + std::to_string(max) + " after '/', got " + quote(text));
+      return std::nullopt;
+    }
+  }
+  const std::size_t size = cidr.family == AF_INET ? 4 : 16;
+  std::uint8_t network[16] = {};
+  std::memcpy(network, cidr.bytes, size);
+  clear_host_bits(network, size, cidr.prefix);
+  if (std::memcmp(network, cidr.bytes, size) != 0) {
+    char shown[INET6_ADDRSTRLEN] = {};
+    ::inet_ntop(cidr.family, network, shown, sizeof shown);
+    set_problem(problem, "expected a network address with no bits set past the prefix, such as \"" +
+                             std::string(shown) + "/" + std::to_string(cidr.prefix) + "\", got " +
+                             quote(text));
+    return std::nullopt;
+  }
+  // One form for IPv4 ranges however they were written, so contains() compares like with like.
+  if (cidr.family == AF_INET6 && cidr.prefix >= 96 && is_v4_mapped(cidr.bytes)) {
+    std::memmove(cidr.bytes, cidr.bytes + 12, 4);
+    std::memset(cidr.bytes + 4, 0, 12);
+    cidr.family = AF_INET;
+    cidr.prefix -= 96;
+  }
+  return cidr;
+}
+
+bool Cidr::contains(const sockaddr* addr) const {
+  if (addr == nullptr) return false;
+  if (addr->sa_family == AF_INET) {
+    sockaddr_in in;
+    std::memcpy(&in, addr, sizeof in);
+    return family == AF_INET &&
+           prefix_matches(bytes, reinterpret_cast<const std::uint8_t*>(&in.sin_addr), prefix);
+  }
+  if (addr->sa_family != AF_INET6) return false;
+  sockaddr_in6 in6;
+  std::memcpy(&in6, addr, sizeof in6);
+  const std::uint8_t* peer = in6.sin6_addr.s6_addr;
+  if (is_v4_mapped(peer)) return family == AF_INET && prefix_matches(bytes, peer + 12, prefix);
+  return family == AF_INET6 && prefix_matches(bytes, peer, prefix);
+}
+
+std::vector<Cidr> default_allow_from() {
+  static const char* const ranges[] = {"127.0.0.0/8",    "::1/128",  "10.0.0.0/8",     "172.16.0.0/12",
+                                       "192.168.0.0/16", "fc00::/7", "169.254.0.0/16", "fe80::/10"};
+  std::vector<Cidr> result;
+  for (const char* range : ranges) result.push_back(*Cidr::parse(range));
+  return result;
+}
+
+Config parse_config(std::string_view text, const std::filesystem::path& source) {
+  const std::string file = source.string();
+  toml::table root;
+  try {
+    root = toml::parse(text, std::string_view(file));
+  } catch (const toml::parse_error& error) {
+    const auto& where = error.source().begin;
+    throw ConfigError(file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) + ": " +
+                      std::string(error.description()));
+  }
+  Config config;
+  config.file = source;
+  read_root(file, root, config);
+  return config;
+}
+
+Config load_config(const std::filesystem::path& file) {
+  const auto unreadable = [&] {
+    return ConfigError(file.string() + ": " + std::error_code(errno, std::system_category()).message());
+  };
+  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (!fd) throw unreadable();
+  std::string text;
+  char buffer[8192];
+  for (;;) {
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw unreadable();
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  return parse_config(text, file);
+}
+
+}  // namespace ttygate::daemon

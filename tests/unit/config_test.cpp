@@ -1,0 +1,600 @@
+// Config: good files become the values they say (defaults filled in), bad files become one exact
+// line naming the file, the key and the problem. Cidr and ListenAddress are tested directly.
+#include "daemon/config.hpp"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/un.h>
+
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace ttygate::daemon {
+namespace {
+
+using namespace std::string_literals;
+
+const std::filesystem::path kFile = "/etc/ttygate/ttygated.toml";
+
+const std::string kPort =
+    "[[port]]\n"
+    "name = \"bus\"\n"
+    "device = \"/dev/ttyUSB0\"\n"
+    "listen = [\"0.0.0.0:7000\"]\n";
+
+std::string error_of(const std::string& text) {
+  try {
+    parse_config(text, kFile);
+  } catch (const ConfigError& error) {
+    return error.what();
+  }
+  return "(accepted)";
+}
+
+// A peer address from text, as accept() would hand it over.
+sockaddr_storage peer(const char* text) {
+  sockaddr_storage storage{};
+  auto* in = reinterpret_cast<sockaddr_in*>(&storage);
+  auto* in6 = reinterpret_cast<sockaddr_in6*>(&storage);
+  if (inet_pton(AF_INET, text, &in->sin_addr) == 1) {
+    in->sin_family = AF_INET;
+  } else if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1) {
+    in6->sin6_family = AF_INET6;
+  } else {
+    ADD_FAILURE() << "bad peer in test: " << text;
+  }
+  return storage;
+}
+
+const sockaddr* as_sockaddr(const sockaddr_storage& storage) {
+  return reinterpret_cast<const sockaddr*>(&storage);
+}
+
+std::vector<std::string> texts(const std::vector<Cidr>& ranges) {
+  std::vector<std::string> result;
+  for (const auto& range : ranges) result.push_back(range.text);
+  return result;
+}
+
+std::vector<std::string> texts(const std::vector<ListenAddress>& addresses) {
+  std::vector<std::string> result;
+  for (const auto& address : addresses) result.push_back(address.text);
+  return result;
+}
+
+std::uint16_t port_of(const ListenAddress& address) {
+  if (address.family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in&>(address.addr).sin_port);
+  return ntohs(reinterpret_cast<const sockaddr_in6&>(address.addr).sin6_port);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Good files
+
+TEST(ConfigParsing, FillsEveryDefaultForAMinimalFile) {
+  const Config config = parse_config(kPort, kFile);
+
+  EXPECT_EQ(config.file, kFile);
+  EXPECT_EQ(config.gateway.state_dir, "/var/lib/ttygate");
+  EXPECT_EQ(config.gateway.name, "ttygate");
+  ASSERT_EQ(config.ports.size(), 1u);
+  const PortConfig& port = config.ports[0];
+  EXPECT_EQ(port.name, "bus");
+  EXPECT_EQ(port.device, "/dev/ttyUSB0");
+  EXPECT_EQ(port.baud, 115200u);
+  EXPECT_EQ(port.data_bits, 8u);
+  EXPECT_EQ(port.parity, Parity::none);
+  EXPECT_EQ(port.stop_bits, 1u);
+  EXPECT_EQ(port.flow, Flow::none);
+  EXPECT_EQ(port.control, ControlMode::shared);
+  EXPECT_EQ(texts(port.listen), std::vector<std::string>{"0.0.0.0:7000"});
+  EXPECT_EQ(config.limits.handshake_timeout, std::chrono::milliseconds(10'000));
+  EXPECT_EQ(config.limits.max_handshakes, 64u);
+  EXPECT_EQ(config.limits.session_buffer, 256u * 1024);
+  EXPECT_EQ(texts(config.limits.allow_from), texts(default_allow_from()));
+}
+
+TEST(ConfigParsing, ReadsEveryKeyOfAFullFile) {
+  const Config config = parse_config(R"(
+[gateway]
+state_dir = "/srv/ttygate"
+name = "lab gateway 3"
+
+[[port]]
+name = "plc"
+device = "/dev/ttyAMA0"
+baud = 9600
+data_bits = 7
+parity = "even"
+stop_bits = 2
+flow = "rtscts"
+listen = ["127.0.0.1:7001", "[::1]:7001"]
+control = "exclusive"
+
+[limits]
+handshake_timeout_ms = 2500
+max_handshakes = 8
+session_buffer_bytes = 65536
+allow_from = ["192.168.7.0/24", "fd12:3456::/32"]
+)",
+                                     kFile);
+
+  EXPECT_EQ(config.gateway.state_dir, "/srv/ttygate");
+  EXPECT_EQ(config.gateway.name, "lab gateway 3");
+  ASSERT_EQ(config.ports.size(), 1u);
+  const PortConfig& port = config.ports[0];
+  EXPECT_EQ(port.name, "plc");
+  EXPECT_EQ(port.device, "/dev/ttyAMA0");
+  EXPECT_EQ(port.baud, 9600u);
+  EXPECT_EQ(port.data_bits, 7u);
+  EXPECT_EQ(port.parity, Parity::even);
+  EXPECT_EQ(port.stop_bits, 2u);
+  EXPECT_EQ(port.flow, Flow::rtscts);
+  EXPECT_EQ(port.control, ControlMode::exclusive);
+  EXPECT_EQ(texts(port.listen), (std::vector<std::string>{"127.0.0.1:7001", "[::1]:7001"}));
+  EXPECT_EQ(config.limits.handshake_timeout, std::chrono::milliseconds(2500));
+  EXPECT_EQ(config.limits.max_handshakes, 8u);
+  EXPECT_EQ(config.limits.session_buffer, 65536u);
+  EXPECT_EQ(texts(config.limits.allow_from), (std::vector<std::string>{"192.168.7.0/24", "fd12:3456::/32"}));
+}
+
+TEST(ConfigParsing, KeepsPortsInFileOrder) {
+  const Config config = parse_config(kPort + R"(
+[[port]]
+name = "second"
+device = "/dev/ttyUSB1"
+listen = ["0.0.0.0:7001"]
+)",
+                                     kFile);
+
+  ASSERT_EQ(config.ports.size(), 2u);
+  EXPECT_EQ(config.ports[0].name, "bus");
+  EXPECT_EQ(config.ports[1].name, "second");
+  EXPECT_EQ(config.ports[1].device, "/dev/ttyUSB1");
+}
+
+TEST(ConfigParsing, AcceptsBothWildcardsOnOnePortBecauseIPv6ListenersAreV6Only) {
+  const Config config = parse_config(
+      "[[port]]\nname = \"bus\"\ndevice = \"/dev/ttyUSB0\"\nlisten = [\"0.0.0.0:7000\", \"[::]:7000\"]\n",
+      kFile);
+
+  ASSERT_EQ(config.ports[0].listen.size(), 2u);
+  EXPECT_EQ(config.ports[0].listen[0].family(), AF_INET);
+  EXPECT_EQ(config.ports[0].listen[1].family(), AF_INET6);
+}
+
+TEST(ConfigParsing, AcceptsTheSameAddressOnDifferentPorts) {
+  const Config config = parse_config(
+      "[[port]]\nname = \"bus\"\ndevice = \"/dev/ttyUSB0\"\n"
+      "listen = [\"127.0.0.1:7000\", \"127.0.0.1:7001\", \"127.0.0.2:7000\"]\n",
+      kFile);
+
+  EXPECT_EQ(config.ports[0].listen.size(), 3u);
+}
+
+TEST(ConfigLoading, LoadsTheShippedExampleConfig) {
+  const std::filesystem::path example = TTYGATE_TEST_DATA "/../../units/ttygated.toml";
+  const Config config = load_config(example);
+
+  EXPECT_EQ(config.file, example);
+  EXPECT_EQ(config.gateway.state_dir, "/var/lib/ttygate");
+  ASSERT_EQ(config.ports.size(), 1u);
+  EXPECT_EQ(config.ports[0].device, "/dev/ttyUSB0");
+  EXPECT_EQ(texts(config.ports[0].listen), (std::vector<std::string>{"0.0.0.0:7000", "[::]:7000"}));
+  EXPECT_EQ(texts(config.limits.allow_from), texts(default_allow_from()));
+}
+
+TEST(ConfigLoading, AcceptsTheExampleInTheDocumentation) {
+  std::ifstream file(TTYGATE_TEST_DATA "/../../docs/configuration.md");
+  const std::string doc((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  const auto start = doc.find("```toml\n");
+  ASSERT_NE(start, std::string::npos) << "docs/configuration.md has no toml example";
+  const auto end = doc.find("```", start + 8);
+  const Config config = parse_config(doc.substr(start + 8, end - start - 8), "docs/configuration.md");
+
+  ASSERT_EQ(config.ports.size(), 2u);
+  EXPECT_EQ(config.ports[1].parity, Parity::even);
+  EXPECT_EQ(texts(config.limits.allow_from), (std::vector<std::string>{"192.168.10.0/24", "fe80::/10"}));
+}
+
+TEST(ConfigLoading, ReportsAMissingFileWithTheSystemsReason) {
+  try {
+    load_config("/nonexistent/ttygated.toml");
+    FAIL() << "a missing file was accepted";
+  } catch (const ConfigError& error) {
+    EXPECT_STREQ(error.what(), "/nonexistent/ttygated.toml: No such file or directory");
+  }
+}
+
+TEST(ConfigLoading, ReportsADirectoryAsUnreadable) {
+  try {
+    load_config(TTYGATE_TEST_DATA);
+    FAIL() << "a directory was accepted";
+  } catch (const ConfigError& error) {
+    EXPECT_EQ(error.what(), std::string(TTYGATE_TEST_DATA) + ": Is a directory");
+  }
+}
+
+TEST(ConfigWords, SpellsEnumsAsTheFileDoes) {
+  EXPECT_EQ(to_string(Parity::odd), "odd");
+  EXPECT_EQ(to_string(Flow::xonxoff), "xonxoff");
+  EXPECT_EQ(to_string(ControlMode::exclusive), "exclusive");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad files: each gives exactly one line
+
+struct BadFile {
+  const char* name;  // the test's name: what is being refused
+  std::string text;
+  std::string message;
+};
+
+void PrintTo(const BadFile& bad, std::ostream* out) { *out << bad.name; }
+
+std::string port_with(const std::string& extra) { return kPort + extra; }
+
+std::string port_listening(const std::string& listen) {
+  return "[[port]]\nname = \"bus\"\ndevice = \"/dev/ttyUSB0\"\nlisten = " + listen + "\n";
+}
+
+const std::string F = kFile.string() + ": ";
+
+const std::string kRates =
+    "50, 75, 110, 134, 150, 200, 300, 600, 1200, 1800, 2400, 4800, 9600, 19200, 38400, 57600, "
+    "115200, 230400, 460800, 500000, 576000, 921600, 1000000, 1152000, 1500000, 2000000, 2500000, "
+    "3000000, 3500000, 4000000";
+
+const std::string kPortKeys = "name, device, baud, data_bits, parity, stop_bits, flow, listen, control";
+
+const BadFile kBadFiles[] = {
+    // Syntax
+    {"ReportsATomlSyntaxErrorWithLineAndColumn", port_with("baud = \n"),
+     kFile.string() + ":5:8: Error while parsing key-value pair: expected value, saw '\\n'"},
+    {"ReportsADuplicateKeyAsASyntaxError", port_with("name = \"again\"\n"),
+     kFile.string() + ":5:8: Error while parsing key-value pair: cannot redefine existing string 'name'"},
+    // Unknown keys and tables
+    {"RejectsAnUnknownTopLevelTableNamingTheKnownOnes", "[pairing]\nwindow = 3\n" + kPort,
+     F + "pairing: unknown table; expected one of gateway, port, limits"},
+    {"RejectsAnUnknownTopLevelKey", "debug = true\n" + kPort,
+     F + "debug: unknown key; expected one of gateway, port, limits"},
+    {"RejectsAnUnknownKeyNamingTheTable", port_with("speed = 9600\n"),
+     F + "port[0].speed: unknown key; expected one of " + kPortKeys},
+    {"RejectsAnUnknownKeyInTheSecondPortNamingItsIndex",
+     kPort + "[[port]]\nname = \"b\"\ndevice = \"/dev/ttyS1\"\nlisten = [\"0.0.0.0:7001\"]\nspeed = 1\n",
+     F + "port[1].speed: unknown key; expected one of " + kPortKeys},
+    {"RejectsAnUnknownKeyInGateway", "[gateway]\nstate_directory = \"/x\"\n" + kPort,
+     F + "gateway.state_directory: unknown key; expected one of state_dir, name"},
+    {"RejectsAnUnknownKeyInLimits", kPort + "[limits]\nmax_sessions = 3\n",
+     F + "limits.max_sessions: unknown key; expected one of handshake_timeout_ms, max_handshakes, "
+         "session_buffer_bytes, allow_from"},
+    {"ReportsTheFirstUnknownKeyInFileOrder", port_with("zeta = 1\nalpha = 2\n"),
+     F + "port[0].zeta: unknown key; expected one of " + kPortKeys},
+    {"RejectsATableNestedInAPort", port_with("[port.options]\nx = 1\n"),
+     F + "port[0].options: unknown table; expected one of " + kPortKeys},
+    {"QuotesAnUnknownKeyThatIsNotBare", port_with("\"odd\\nkey\" = 1\n"),
+     F + "port[0].\"odd\\x0akey\": unknown key; expected one of " + kPortKeys},
+    // Tables of the wrong shape
+    {"RejectsAFileWithoutPorts", "[gateway]\nname = \"x\"\n",
+     F + "port: expected at least one [[port]] table, got none"},
+    {"RejectsAnEmptyPortArray", "port = []\n", F + "port: expected at least one [[port]] table, got none"},
+    {"RejectsPortWrittenAsASingleTable", "[port]\nname = \"bus\"\n",
+     F + "port: expected an array of tables ([[port]]), got a table"},
+    {"RejectsGatewayGivenAsAValue", "gateway = \"x\"\n" + kPort,
+     F + "gateway: expected a table, got a string \"x\""},
+    {"RejectsLimitsGivenAsAnArrayOfTables", kPort + "[[limits]]\nmax_handshakes = 3\n",
+     F + "limits: expected a table, got an array of tables"},
+    // Required keys
+    {"RejectsAPortWithoutAName", "[[port]]\ndevice = \"/dev/ttyUSB0\"\nlisten = [\"0.0.0.0:7000\"]\n",
+     F + "port[0].name: required key is missing; expected a name such as \"sensor-bus\""},
+    {"RejectsAPortWithoutADevice", "[[port]]\nname = \"bus\"\nlisten = [\"0.0.0.0:7000\"]\n",
+     F + "port[0].device: required key is missing; expected an absolute path such as \"/dev/ttyUSB0\""},
+    {"RejectsAPortWithoutListenAddresses", "[[port]]\nname = \"bus\"\ndevice = \"/dev/ttyUSB0\"\n",
+     F + "port[0].listen: required key is missing; expected an array of \"address:port\" strings"},
+    // Types and ranges
+    {"RejectsABaudRateGivenAsAString", port_with("baud = \"9600\"\n"),
+     F + "port[0].baud: expected a rate termios supports (" + kRates + "), got a string \"9600\""},
+    {"RejectsABaudRateTermiosLacks", port_with("baud = 12345\n"),
+     F + "port[0].baud: expected a rate termios supports (" + kRates + "), got an integer 12345"},
+    {"RejectsANegativeBaudRate", port_with("baud = -9600\n"),
+     F + "port[0].baud: expected a rate termios supports (" + kRates + "), got an integer -9600"},
+    {"RejectsAFloatWhereAnIntegerIsExpected", port_with("data_bits = 8.0\n"),
+     F + "port[0].data_bits: expected an integer in 5..8, got a float 8.0"},
+    {"RejectsTooManyDataBits", port_with("data_bits = 9\n"),
+     F + "port[0].data_bits: expected an integer in 5..8, got an integer 9"},
+    {"RejectsZeroStopBits", port_with("stop_bits = 0\n"),
+     F + "port[0].stop_bits: expected an integer in 1..2, got an integer 0"},
+    {"RejectsAnUnknownParityListingTheChoices", port_with("parity = \"mark\"\n"),
+     F + "port[0].parity: expected one of none, even, odd, got \"mark\""},
+    {"RejectsAFlowGivenAsABoolean", port_with("flow = true\n"),
+     F + "port[0].flow: expected one of none, rtscts, xonxoff, got a boolean true"},
+    {"RejectsAnUnknownControlMode", port_with("control = \"solo\"\n"),
+     F + "port[0].control: expected one of shared, exclusive, got \"solo\""},
+    {"RejectsARelativeDevicePath",
+     "[[port]]\nname = \"bus\"\ndevice = \"ttyUSB0\"\nlisten = [\"0.0.0.0:7000\"]\n",
+     F + "port[0].device: expected an absolute path, got a string \"ttyUSB0\""},
+    {"RejectsARelativeStateDir", "[gateway]\nstate_dir = \"var/lib/ttygate\"\n" + kPort,
+     F + "gateway.state_dir: expected an absolute path, got a string \"var/lib/ttygate\""},
+    {"RejectsAStateDirWithAnEmbeddedNul", "[gateway]\nstate_dir = \"/var/lib\\u0000x\"\n" + kPort,
+     F + "gateway.state_dir: expected an absolute path, got a string \"/var/lib\\x00x\""},
+    {"RejectsAGatewayNameWithControlCharacters", "[gateway]\nname = \"a\\tb\"\n" + kPort,
+     F + "gateway.name: expected a name of 1..64 printable ASCII characters, got a string \"a\\x09b\""},
+    {"RejectsAnEmptyGatewayName", "[gateway]\nname = \"\"\n" + kPort,
+     F + "gateway.name: expected a name of 1..64 printable ASCII characters, got a string \"\""},
+    {"RejectsAPortNameWithASpace",
+     "[[port]]\nname = \"my port\"\ndevice = \"/dev/ttyUSB0\"\nlisten = [\"0.0.0.0:7000\"]\n",
+     F + "port[0].name: expected a name of 1..32 characters from A-Z a-z 0-9 _ -, got a string \"my port\""},
+    {"CutsAVeryLongValueInTheMessage", "[gateway]\nname = \"" + std::string(100, 'x') + "\"\n" + kPort,
+     F + "gateway.name: expected a name of 1..64 printable ASCII characters, got a string \"" +
+         std::string(80, 'x') + "...\""},
+    {"RejectsAHandshakeTimeoutBelowItsRange", kPort + "[limits]\nhandshake_timeout_ms = 50\n",
+     F + "limits.handshake_timeout_ms: expected an integer in 100..600000, got an integer 50"},
+    {"RejectsZeroConcurrentHandshakes", kPort + "[limits]\nmax_handshakes = 0\n",
+     F + "limits.max_handshakes: expected an integer in 1..65535, got an integer 0"},
+    {"RejectsASessionBufferAbove64MiB", kPort + "[limits]\nsession_buffer_bytes = 100000000\n",
+     F + "limits.session_buffer_bytes: expected an integer in 4096..67108864, got an integer 100000000"},
+    // Uniqueness
+    {"RejectsDuplicatePortNames",
+     kPort + "[[port]]\nname = \"bus\"\ndevice = \"/dev/ttyUSB1\"\nlisten = [\"0.0.0.0:7001\"]\n",
+     F + "port[1].name: \"bus\" is already the name of port[0]"},
+    {"RejectsTwoPortsOnOneDevice",
+     kPort + "[[port]]\nname = \"other\"\ndevice = \"/dev/ttyUSB0\"\nlisten = [\"0.0.0.0:7001\"]\n",
+     F + "port[1].device: \"/dev/ttyUSB0\" is already the device of port[0]"},
+    {"RejectsAListenAddressUsedByTwoPorts",
+     kPort + "[[port]]\nname = \"other\"\ndevice = \"/dev/ttyUSB1\"\nlisten = [\"0.0.0.0:7000\"]\n",
+     F + "port[1].listen[0]: \"0.0.0.0:7000\" is already used by port[0].listen[0]"},
+    {"RecognisesOneIPv6AddressWrittenTwoWays", port_listening("[\"[::]:7000\", \"[0::0]:7000\"]"),
+     F + "port[0].listen[1]: \"[0::0]:7000\" is already used by port[0].listen[0]"},
+    {"RejectsAnAddressAfterTheWildcardOfItsPort", port_listening("[\"0.0.0.0:7000\", \"127.0.0.1:7000\"]"),
+     F + "port[0].listen[1]: \"127.0.0.1:7000\" overlaps \"0.0.0.0:7000\" of port[0].listen[0], which takes "
+         "that port on every address"},
+    {"RejectsAWildcardAfterAnAddressOfItsPort", port_listening("[\"[::1]:7000\", \"[::]:7000\"]"),
+     F + "port[0].listen[1]: \"[::]:7000\" takes that port on every address, overlapping \"[::1]:7000\" of "
+         "port[0].listen[0]"},
+    // Listen addresses and ranges in context
+    {"RejectsAnEmptyListenArray", port_listening("[]"),
+     F + "port[0].listen: expected a non-empty array of \"address:port\" strings, got an empty array"},
+    {"RejectsListenGivenAsAString", port_listening("\"0.0.0.0:7000\""),
+     F + "port[0].listen: expected an array of \"address:port\" strings, got a string \"0.0.0.0:7000\""},
+    {"RejectsAListenEntryThatIsNotAString", port_listening("[7000]"),
+     F + "port[0].listen[0]: expected an \"address:port\" string, got an integer 7000"},
+    {"RejectsAHostNameAsAListenAddress", port_listening("[\"localhost:7000\"]"),
+     F + "port[0].listen[0]: expected a numeric IPv4 address before the port (names are not resolved), got "
+         "\"localhost:7000\""},
+    {"RejectsARangeWithHostBitsNamingTheNetwork",
+     kPort + "[limits]\nallow_from = [\"10.0.0.0/8\", \"10.0.0.1/8\"]\n",
+     F + "limits.allow_from[1]: expected a network address with no bits set past the prefix, such as "
+         "\"10.0.0.0/8\", got \"10.0.0.1/8\""},
+    {"RejectsAnEmptyAllowList", kPort + "[limits]\nallow_from = []\n",
+     F + "limits.allow_from: expected a non-empty array of address range strings, got an empty array"},
+    {"RejectsANumberInTheAllowList", kPort + "[limits]\nallow_from = [10]\n",
+     F + "limits.allow_from[0]: expected an address range string such as \"10.0.0.0/8\", got an integer 10"},
+};
+
+class ABadFile : public testing::TestWithParam<BadFile> {};
+
+TEST_P(ABadFile, IsRefusedWithOneExactLine) { EXPECT_EQ(error_of(GetParam().text), GetParam().message); }
+
+INSTANTIATE_TEST_SUITE_P(ConfigParsing, ABadFile, testing::ValuesIn(kBadFiles),
+                         [](const testing::TestParamInfo<BadFile>& info) {
+                           return std::string(info.param.name);
+                         });
+
+// ---------------------------------------------------------------------------------------------
+// Cidr
+
+TEST(CidrParsing, ReadsABareAddressAsASingleHost) {
+  const auto v4 = Cidr::parse("192.168.1.20");
+  ASSERT_TRUE(v4);
+  EXPECT_EQ(v4->family, AF_INET);
+  EXPECT_EQ(v4->prefix, 32u);
+  EXPECT_EQ(v4->text, "192.168.1.20");
+
+  const auto v6 = Cidr::parse("2001:db8::7");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->family, AF_INET6);
+  EXPECT_EQ(v6->prefix, 128u);
+}
+
+TEST(CidrParsing, StoresAMappedRangeAsTheIPv4RangeItDenotes) {
+  const auto range = Cidr::parse("::ffff:192.168.0.0/112");
+  ASSERT_TRUE(range);
+  EXPECT_EQ(range->family, AF_INET);
+  EXPECT_EQ(range->prefix, 16u);
+  EXPECT_EQ(range->text, "::ffff:192.168.0.0/112");
+  EXPECT_TRUE(range->contains(as_sockaddr(peer("192.168.9.9"))));
+}
+
+struct BadRange {
+  const char* text;
+  const char* problem;
+};
+
+void PrintTo(const BadRange& bad, std::ostream* out) { *out << bad.text; }
+
+class ABadRange : public testing::TestWithParam<BadRange> {};
+
+TEST_P(ABadRange, IsRefusedSayingWhatWasExpected) {
+  std::string problem;
+  EXPECT_FALSE(Cidr::parse(GetParam().text, &problem));
+  EXPECT_EQ(problem, GetParam().problem);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    CidrParsing, ABadRange,
+    testing::Values(
+        BadRange{"banana",
+                 "expected an address range such as \"10.0.0.0/8\" or \"fe80::/10\", got \"banana\""},
+        BadRange{"", "expected an address range such as \"10.0.0.0/8\" or \"fe80::/10\", got \"\""},
+        BadRange{"10.0.0/8",
+                 "expected an address range such as \"10.0.0.0/8\" or \"fe80::/10\", got \"10.0.0/8\""},
+        BadRange{"10.0.0.0/33", "expected a prefix length 0..32 after '/', got \"10.0.0.0/33\""},
+        BadRange{"10.0.0.0/", "expected a prefix length 0..32 after '/', got \"10.0.0.0/\""},
+        BadRange{"10.0.0.0/-1", "expected a prefix length 0..32 after '/', got \"10.0.0.0/-1\""},
+        BadRange{"10.0.0.0/8x", "expected a prefix length 0..32 after '/', got \"10.0.0.0/8x\""},
+        BadRange{"fe80::/129", "expected a prefix length 0..128 after '/', got \"fe80::/129\""},
+        BadRange{"192.168.1.7/24",
+                 "expected a network address with no bits set past the prefix, such as \"192.168.1.0/24\", "
+                 "got \"192.168.1.7/24\""},
+        BadRange{"fe80::1/10",
+                 "expected a network address with no bits set past the prefix, such as \"fe80::/10\", got "
+                 "\"fe80::1/10\""}));
+
+struct Membership {
+  const char* range;
+  const char* peer;
+  bool contained;
+};
+
+void PrintTo(const Membership& m, std::ostream* out) {
+  *out << m.range << (m.contained ? " contains " : " excludes ") << m.peer;
+}
+
+class ARange : public testing::TestWithParam<Membership> {};
+
+TEST_P(ARange, ContainsExactlyItsPeers) {
+  const auto range = Cidr::parse(GetParam().range);
+  ASSERT_TRUE(range) << GetParam().range;
+  EXPECT_EQ(range->contains(as_sockaddr(peer(GetParam().peer))), GetParam().contained)
+      << GetParam().range << " and " << GetParam().peer;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    CidrMatching, ARange,
+    testing::Values(
+        Membership{"10.0.0.0/8", "10.200.3.4", true}, Membership{"10.0.0.0/8", "11.0.0.1", false},
+        Membership{"10.0.0.0/8", "::ffff:10.200.3.4", true},
+        Membership{"10.0.0.0/8", "::ffff:11.0.0.1", false}, Membership{"10.0.0.0/8", "::a00:1", false},
+        Membership{"172.16.0.0/12", "172.31.255.255", true}, Membership{"172.16.0.0/12", "172.32.0.0", false},
+        Membership{"127.0.0.1", "127.0.0.1", true}, Membership{"127.0.0.1", "127.0.0.2", false},
+        Membership{"0.0.0.0/0", "203.0.113.9", true}, Membership{"0.0.0.0/0", "::ffff:203.0.113.9", true},
+        Membership{"0.0.0.0/0", "2001:db8::1", false}, Membership{"::/0", "2001:db8::1", true},
+        Membership{"::/0", "203.0.113.9", false}, Membership{"::/0", "::ffff:203.0.113.9", false},
+        Membership{"fe80::/10", "fe80::1", true}, Membership{"fe80::/10", "febf:ffff::1", true},
+        Membership{"fe80::/10", "fec0::1", false}, Membership{"fc00::/7", "fdff::1", true},
+        Membership{"fc00::/7", "fe00::1", false}, Membership{"::1/128", "::1", true},
+        Membership{"::1/128", "::2", false}));
+
+TEST(CidrMatching, RefusesANullOrNonInetPeer) {
+  const auto range = Cidr::parse("0.0.0.0/0");
+  ASSERT_TRUE(range);
+  EXPECT_FALSE(range->contains(nullptr));
+  sockaddr_un local{};
+  local.sun_family = AF_UNIX;
+  EXPECT_FALSE(range->contains(reinterpret_cast<const sockaddr*>(&local)));
+}
+
+TEST(DefaultAllowFrom, AdmitsLoopbackPrivateAndLinkLocalPeers) {
+  const auto ranges = default_allow_from();
+  for (const char* address : {"127.0.0.1", "::1", "10.1.2.3", "172.20.0.1", "192.168.178.2", "fd00::5",
+                              "169.254.10.10", "fe80::1234", "::ffff:192.168.0.9"}) {
+    const auto candidate = peer(address);
+    EXPECT_TRUE(std::any_of(ranges.begin(), ranges.end(), [&](const Cidr& range) {
+      return range.contains(as_sockaddr(candidate));
+    })) << address;
+  }
+}
+
+TEST(DefaultAllowFrom, RefusesPublicPeers) {
+  const auto ranges = default_allow_from();
+  for (const char* address :
+       {"8.8.8.8", "100.64.0.1", "172.32.0.1", "192.169.0.1", "2001:db8::1", "::ffff:8.8.8.8", "::2"}) {
+    const auto candidate = peer(address);
+    EXPECT_FALSE(std::any_of(ranges.begin(), ranges.end(), [&](const Cidr& range) {
+      return range.contains(as_sockaddr(candidate));
+    })) << address;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// ListenAddress
+
+TEST(ListenAddressParsing, ReadsAnIPv4AddressAndPort) {
+  const auto address = ListenAddress::parse("127.0.0.1:7000");
+  ASSERT_TRUE(address);
+  EXPECT_EQ(address->family(), AF_INET);
+  EXPECT_EQ(address->length, sizeof(sockaddr_in));
+  EXPECT_EQ(port_of(*address), 7000);
+  EXPECT_EQ(reinterpret_cast<const sockaddr_in&>(address->addr).sin_addr.s_addr, htonl(INADDR_LOOPBACK));
+  EXPECT_EQ(address->text, "127.0.0.1:7000");
+}
+
+TEST(ListenAddressParsing, ReadsABracketedIPv6AddressAndPort) {
+  const auto address = ListenAddress::parse("[2001:db8::5]:65535");
+  ASSERT_TRUE(address);
+  EXPECT_EQ(address->family(), AF_INET6);
+  EXPECT_EQ(address->length, sizeof(sockaddr_in6));
+  EXPECT_EQ(port_of(*address), 65535);
+  in6_addr expected{};
+  inet_pton(AF_INET6, "2001:db8::5", &expected);
+  EXPECT_EQ(std::memcmp(&reinterpret_cast<const sockaddr_in6&>(address->addr).sin6_addr, &expected,
+                        sizeof expected),
+            0);
+}
+
+TEST(ListenAddressParsing, ResolvesTheInterfaceOfALinkLocalAddressByNameOrIndex) {
+  const unsigned loopback = if_nametoindex("lo");
+  ASSERT_NE(loopback, 0u) << "this machine has no interface lo";
+
+  const auto by_name = ListenAddress::parse("[fe80::1%lo]:7000");
+  ASSERT_TRUE(by_name);
+  EXPECT_EQ(reinterpret_cast<const sockaddr_in6&>(by_name->addr).sin6_scope_id, loopback);
+
+  const auto by_index = ListenAddress::parse("[fe80::1%" + std::to_string(loopback) + "]:7000");
+  ASSERT_TRUE(by_index);
+  EXPECT_EQ(reinterpret_cast<const sockaddr_in6&>(by_index->addr).sin6_scope_id, loopback);
+}
+
+struct BadListen {
+  const char* text;
+  const char* problem;
+};
+
+void PrintTo(const BadListen& bad, std::ostream* out) { *out << bad.text; }
+
+class ABadListenAddress : public testing::TestWithParam<BadListen> {};
+
+TEST_P(ABadListenAddress, IsRefusedSayingWhatWasExpected) {
+  std::string problem;
+  EXPECT_FALSE(ListenAddress::parse(GetParam().text, &problem));
+  EXPECT_EQ(problem, GetParam().problem);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    ListenAddressParsing, ABadListenAddress,
+    testing::Values(
+        BadListen{"0.0.0.0",
+                  "expected \"address:port\" such as \"0.0.0.0:7000\" or \"[::]:7000\", got \"0.0.0.0\""},
+        BadListen{"::1:7000",
+                  "expected an IPv6 address in brackets, such as \"[::1]:7000\", got \"::1:7000\""},
+        BadListen{"[::1]7000", "expected \"[IPv6 address]:port\" such as \"[::]:7000\", got \"[::1]7000\""},
+        BadListen{"[::1", "expected \"[IPv6 address]:port\" such as \"[::]:7000\", got \"[::1\""},
+        BadListen{"0.0.0.0:0", "expected a port 1..65535 after the last ':', got \"0.0.0.0:0\""},
+        BadListen{"0.0.0.0:65536", "expected a port 1..65535 after the last ':', got \"0.0.0.0:65536\""},
+        BadListen{"0.0.0.0:+7000", "expected a port 1..65535 after the last ':', got \"0.0.0.0:+7000\""},
+        BadListen{"0.0.0.0:", "expected a port 1..65535 after the last ':', got \"0.0.0.0:\""},
+        BadListen{
+            "1.2.3:7000",
+            "expected a numeric IPv4 address before the port (names are not resolved), got \"1.2.3:7000\""},
+        BadListen{"[1.2.3.4]:7000", "expected an IPv6 address inside the brackets, got \"[1.2.3.4]:7000\""},
+        BadListen{
+            "[::ffff:1.2.3.4]:7000",
+            "expected an IPv6 address, got the IPv4-mapped \"[::ffff:1.2.3.4]:7000\"; write the IPv4 address "
+            "as \"a.b.c.d:port\""},
+        BadListen{"[fe80::1]:7000",
+                  "expected an interface for a link-local address, such as \"[fe80::1%eth0]:7000\", got "
+                  "\"[fe80::1]:7000\""},
+        BadListen{"[fe80::1%nosuchif0]:7000",
+                  "expected the name or index of an existing network interface after '%', got "
+                  "\"[fe80::1%nosuchif0]:7000\""},
+        BadListen{"[fe80::1%]:7000",
+                  "expected the name or index of an existing network interface after '%', got "
+                  "\"[fe80::1%]:7000\""}));
+
+}  // namespace
+}  // namespace ttygate::daemon
