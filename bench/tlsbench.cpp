@@ -268,7 +268,9 @@ int cmd_handshake(const Args& a) {
   TreeUsage u1 = tree_usage(roots);
   double s = static_cast<double>(t1 - t0) / 1e9, cpu = u1.cpu_s - u0.cpu_s;
   bool all_resumed = !resume || d.reused == d.completed;
-  Json().add("supported", all_resumed || d.reused > 0).add("handshakes", static_cast<double>(d.completed))
+  std::string why = d.first_error;
+  if (why.empty() && d.reused == 0 && resume) why = "server did not accept its own tickets";
+  Json().add("supported", all_resumed || d.reused > 0).add("why", why).add("handshakes", static_cast<double>(d.completed))
       .add("failed", static_cast<double>(d.failed)).add("reused", static_cast<double>(d.reused))
       .add("seconds", s).add("per_s", d.completed / s).add("server_cpu_s", cpu)
       .add("cpu_ms_per_handshake", d.completed ? cpu * 1000.0 / d.completed : 0.0)
