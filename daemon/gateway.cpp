@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "common/log.hpp"
+#include "ktls/secrets.hpp"
 
 namespace ttygate::daemon {
 
@@ -21,6 +22,14 @@ Result<void> Gateway::start() {
   auto tls = ktls::make_server_context(identity_, *this);
   if (!tls) return tls.error();
   tls_ = std::move(*tls);
+  kernel_tls_ = ktls::probe_kernel_tls();
+  if (kernel_tls_.any()) {
+    // Secrets are only captured when they have somewhere to go.
+    if (auto prepared = ktls::prepare_for_offload(tls_.get()); !prepared) return prepared.error();
+    log::info("Kernel TLS available: sessions are handed to the kernel after the handshake");
+  } else {
+    log::info("Kernel TLS unavailable (" + kernel_tls_.reason + "): TLS stays in user space");
+  }
   for (const PortConfig& port : config_.ports) {
     auto& relay = *relays_.emplace_back(std::make_unique<Relay>(loop_, port));
     for (const ListenAddress& address : port.listen) {

@@ -23,6 +23,7 @@
 #include "daemon/relay.hpp"
 #include "daemon/session.hpp"
 #include "ktls/identity.hpp"
+#include "ktls/offload.hpp"
 #include "ktls/tls_context.hpp"
 
 namespace ttygate::daemon {
@@ -43,6 +44,8 @@ class Gateway final : public ktls::PeerPolicy {
   const Config& config() const { return config_; }
   const ktls::Identity& identity() const { return identity_; }
   const ClientStore& clients() const { return store_; }
+  // What the kernel's TLS layer can take, probed once at start.
+  const ktls::KernelTlsSupport& kernel_tls() const { return kernel_tls_; }
 
   // ktls::PeerPolicy: called inside each handshake.
   bool admit(SSL* ssl, const ktls::Pin& pin) override;
@@ -66,6 +69,7 @@ class Gateway final : public ktls::PeerPolicy {
   ktls::Identity identity_;
   ClientStore store_;
   SslCtxPtr tls_;
+  ktls::KernelTlsSupport kernel_tls_;
   std::vector<std::unique_ptr<Relay>> relays_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::map<std::uint64_t, std::unique_ptr<Session>> sessions_;

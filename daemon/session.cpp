@@ -5,6 +5,7 @@
 #include "common/log.hpp"
 #include "daemon/gateway.hpp"
 #include "daemon/relay.hpp"
+#include "ktls/offload.hpp"
 #include "ktls/tls_context.hpp"
 #include "ktls/user_channel.hpp"
 
@@ -59,13 +60,32 @@ void Session::on_established() {
   auto pin = ktls::peer_pin(ssl_.get());
   // The pin was admitted inside the handshake; check it is still the same, still known client.
   if (!pin || *pin != pin_ || !gateway_.confirm(*this)) return close("client no longer admitted");
-  channel_ = std::make_unique<ktls::UserChannel>(std::move(ssl_), std::move(fd_));
+  if (auto channel = make_channel(); channel) {
+    channel_ = std::move(*channel);
+  } else {
+    return close("kernel TLS hand-over failed: " + channel.error().message());
+  }
   state_ = State::relaying;
   relay_.attach(*this);
   log::info(who() + ": " + gateway_.client_name(pin_) + " relaying on port " + relay_.port().name + " as " +
             std::string(to_string(role_)) + ", TLS in " + std::string(ktls::to_string(channel_->offload())) +
             " space");
   pump_input();
+}
+
+// The kernel takes the session when it can take the negotiated suite and OpenSSL holds nothing
+// back (read-ahead is off, so after the client's Finished it has read nothing more); otherwise
+// the session stays in user space, which is always correct, only slower.
+Result<std::unique_ptr<ktls::Channel>> Session::make_channel() {
+  const ktls::KernelTlsSupport& kernel = gateway_.kernel_tls();
+  const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl_.get());
+  auto suite = cipher ? ktls::suite_from_id(SSL_CIPHER_get_protocol_id(cipher)) : std::nullopt;
+  if (suite && kernel.supports(*suite)) {
+    if (auto ready = ktls::check_ready(ssl_.get()); ready) return ktls::hand_over(std::move(ssl_), std::move(fd_));
+    else
+      log::debug(who() + ": staying in user space: " + ready.error().message());
+  }
+  return std::unique_ptr<ktls::Channel>(std::make_unique<ktls::UserChannel>(std::move(ssl_), std::move(fd_)));
 }
 
 void Session::wait_input(short events) {

@@ -74,6 +74,7 @@ class Session {
   void step_handshake();
   void leave_handshake();
   void on_established();
+  Result<std::unique_ptr<ktls::Channel>> make_channel();
   void wait_input(short events);
   void pump_input();
   void flush_output();
