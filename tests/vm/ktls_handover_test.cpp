@@ -442,6 +442,49 @@ void tampered(Suite suite, SSL_CTX* server_ctx, SSL_CTX* client_ctx) {
   peer.join();
 }
 
+// The peer moves its key forward. Linux 6.1 cannot take a second TLS_RX, so the channel must end
+// the session in order (close_notify, closed with a reason) rather than fail on the next record.
+void key_update(Suite suite, SSL_CTX* server_ctx, SSL_CTX* client_ctx) {
+  const std::string name = std::string(to_string(suite)) + " KeyUpdate";
+  std::uint16_t port = 0;
+  UniqueFd listener = listen_loopback(port);
+  TamperingProxy proxy(port);
+  std::promise<void> handed_over;
+  std::shared_future<void> go = handed_over.get_future().share();
+
+  Client client;
+  std::thread peer([&] {
+    if (!client.connect(client_ctx, proxy.port())) return;
+    go.wait_for(std::chrono::milliseconds(timeout_ms));
+    if (SSL_key_update(client.ssl.get(), SSL_KEY_UPDATE_REQUESTED) != 1) {
+      client.fail("SSL_key_update failed");
+      return;
+    }
+    client.write(as_bytes("under the next key"));
+    char byte;
+    int n = SSL_read(client.ssl.get(), &byte, 1);
+    if (n != 0 || SSL_get_error(client.ssl.get(), n) != SSL_ERROR_ZERO_RETURN) {
+      client.fail("client saw no close_notify after its KeyUpdate");
+    }
+  });
+
+  std::unique_ptr<Channel> ch = accept_and_hand_over(server_ctx, listener.get(), name);
+  handed_over.set_value();
+  if (ch) {
+    std::size_t delivered = 0;
+    IoStatus end = read_end(*ch, delivered);
+    bool rekeyed = end.kind == IoStatus::wait;  // a kernel that can re-key keeps going
+    bool ended = end.kind == IoStatus::closed && delivered == 0 &&
+                 end.error.message().find("KeyUpdate") != std::string::npos;
+    report(ended || rekeyed, name + " ends the session in order",
+           std::string(ended ? "" : "status " + std::to_string(end.kind) + ", ") +
+               end.error.message());
+  }
+  ch.reset();
+  peer.join();
+  report(client.error.empty(), name + " client gets close_notify", client.error);
+}
+
 bool write_pem(const std::string& path, const Credentials& c, bool key) {
   BioPtr bio(BIO_new_file(path.c_str(), "w"));
   return bio && (key ? PEM_write_bio_PrivateKey(bio.get(), c.key.get(), nullptr, nullptr, 0,
@@ -538,6 +581,7 @@ int main(int argc, char** argv) {
     auto start = std::chrono::steady_clock::now();
     roundtrip(suite, server_ctx.get(), client_ctx.get());
     tampered(suite, server_ctx.get(), client_ctx.get());
+    key_update(suite, server_ctx.get(), client_ctx.get());
     if (want_s_client) with_s_client(suite, server_ctx.get(), client_creds);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - start);
