@@ -193,6 +193,10 @@ struct Choice {
 
 constexpr Choice<Parity> parities[] = {{"none", Parity::none}, {"even", Parity::even}, {"odd", Parity::odd}};
 constexpr Choice<Flow> flows[] = {{"none", Flow::none}, {"rtscts", Flow::rtscts}, {"xonxoff", Flow::xonxoff}};
+constexpr Choice<Confirm> confirms[] = {
+    {"auto", Confirm::automatic}, {"button", Confirm::button}, {"code", Confirm::code}};
+constexpr Choice<KernelTls> kernel_modes[] = {{"auto", KernelTls::automatic}, {"off", KernelTls::off}};
+constexpr Choice<bool> roles[] = {{"control", true}, {"monitor", false}};
 constexpr Choice<ControlMode> control_modes[] = {{"shared", ControlMode::shared},
                                                  {"exclusive", ControlMode::exclusive}};
 
@@ -404,8 +408,58 @@ void check_listen_conflicts(const std::string& file, const std::vector<PortConfi
   }
 }
 
+bool boolean(const Field& field) {
+  if (const auto* value = field.node.as_boolean()) return value->get();
+  field.expected("true or false");
+}
+
+void read_button(const Section& section, ButtonConfig& button) {
+  button.chip = std::string(section.require("chip", "a GPIO chip name such as \"gpiochip0\"").string());
+  if (button.chip.empty() || button.chip.find('\0') != std::string::npos)
+    section.require("chip", "").expected("a GPIO chip name such as \"gpiochip0\"");
+  button.line = section.require("line", "a line offset").integer_in(0, 1023);
+  if (auto field = section.get("active_low")) button.active_low = boolean(*field);
+  if (auto field = section.get("debounce_ms")) button.debounce = std::chrono::milliseconds(field->integer_in(0, 1000));
+}
+
+void read_pairing(const std::string& file, const Section& section, PairingSection& pairing) {
+  if (auto field = section.get("confirm")) pairing.confirm = choose(*field, confirms);
+  if (auto field = section.get("window_seconds")) pairing.window = std::chrono::seconds(field->integer_in(10, 3600));
+  if (auto field = section.get("auto_guard_ms"))
+    pairing.auto_guard = std::chrono::milliseconds(field->integer_in(500, 60000));
+  if (auto field = section.get("default_role")) pairing.default_role_control = choose(*field, roles);
+  if (auto field = section.get("button")) {
+    read_button(Section(file, field->table(), field->path, {"chip", "line", "active_low", "debounce_ms"}),
+                pairing.button.emplace());
+  }
+  if (pairing.confirm == Confirm::button && !pairing.button)
+    fail_at(file, "pairing.confirm", "\"button\" needs a [pairing.button] table naming the GPIO line");
+}
+
+void read_tls(const Section& section, TlsSection& tls) {
+  if (auto field = section.get("kernel")) tls.kernel = choose(*field, kernel_modes);
+  if (auto field = section.get("rekey_after_bytes"))
+    tls.rekey_after_bytes = static_cast<std::uint64_t>(field->integer_in(1 << 20, std::int64_t{1} << 38));
+  if (auto field = section.get("rekey_after_seconds"))
+    tls.rekey_after = std::chrono::seconds(field->integer_in(10, 604800));
+  if (auto field = section.get("ticket_lifetime_seconds"))
+    tls.ticket_lifetime = std::chrono::seconds(field->integer_in(0, 604800));
+}
+
+void read_keepalive(const Section& section, KeepaliveSection& keepalive) {
+  if (auto field = section.get("idle_seconds")) keepalive.idle = std::chrono::seconds(field->integer_in(1, 7200));
+  if (auto field = section.get("interval_seconds"))
+    keepalive.interval = std::chrono::seconds(field->integer_in(1, 600));
+  if (auto field = section.get("count")) keepalive.count = field->integer_in(1, 30);
+  keepalive.user_timeout = keepalive.idle + keepalive.interval * keepalive.count;
+  if (auto field = section.get("user_timeout_ms"))
+    keepalive.user_timeout = std::chrono::milliseconds(field->integer_in(1000, 3'600'000));
+  if (auto field = section.get("session_idle_seconds"))
+    keepalive.session_idle = std::chrono::seconds(field->integer_in(0, 604800));
+}
+
 void read_root(const std::string& file, const toml::table& root, Config& config) {
-  Section section(file, root, "", {"gateway", "port", "limits"});
+  Section section(file, root, "", {"gateway", "port", "limits", "pairing", "tls", "keepalive"});
   if (auto field = section.get("gateway")) {
     read_gateway(Section(file, field->table(), field->path, {"state_dir", "name"}), config.gateway);
   }
@@ -419,6 +473,22 @@ void read_root(const std::string& file, const toml::table& root, Config& config)
     read_limits(Section(file, field->table(), field->path,
                         {"handshake_timeout_ms", "max_handshakes", "session_buffer_bytes", "allow_from"}),
                 config.limits);
+  }
+  if (auto field = section.get("pairing")) {
+    read_pairing(file,
+                 Section(file, field->table(), field->path,
+                         {"confirm", "window_seconds", "auto_guard_ms", "default_role", "button"}),
+                 config.pairing);
+  }
+  if (auto field = section.get("tls")) {
+    read_tls(Section(file, field->table(), field->path,
+                     {"kernel", "rekey_after_bytes", "rekey_after_seconds", "ticket_lifetime_seconds"}),
+             config.tls);
+  }
+  if (auto field = section.get("keepalive")) {
+    read_keepalive(Section(file, field->table(), field->path,
+                           {"idle_seconds", "interval_seconds", "count", "user_timeout_ms", "session_idle_seconds"}),
+                   config.keepalive);
   }
 }
 
@@ -539,6 +609,8 @@ bool is_v4_mapped(const std::uint8_t* bytes) {
 std::string_view to_string(Parity parity) { return word_of(parity, parities); }
 std::string_view to_string(Flow flow) { return word_of(flow, flows); }
 std::string_view to_string(ControlMode mode) { return word_of(mode, control_modes); }
+std::string_view to_string(Confirm confirm) { return word_of(confirm, confirms); }
+std::string_view to_string(KernelTls kernel) { return word_of(kernel, kernel_modes); }
 
 std::optional<ListenAddress> ListenAddress::parse(std::string_view text, std::string* problem) {
   std::string_view host, port_text;

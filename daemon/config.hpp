@@ -96,12 +96,58 @@ struct GatewaySection {
                                                         // 1..64 printable ASCII characters
 };
 
+enum class Confirm { automatic, button, code };  // words: auto, button, code
+enum class KernelTls { automatic, off };          // words: auto, off
+
+// The GPIO line of the pairing button (libgpiod v1).
+struct ButtonConfig {
+  std::string chip;          // "gpiochip0" or a path under /dev
+  unsigned line = 0;         // 0..1023
+  bool active_low = true;
+  std::chrono::milliseconds debounce{50};  // debounce_ms, 0..1000
+};
+
+struct PairingSection {
+  Confirm confirm = Confirm::code;
+  std::chrono::seconds window{120};              // window_seconds, 10..3600
+  std::chrono::milliseconds auto_guard{3000};    // auto_guard_ms, 500..60000: how long "auto"
+                                                 // waits for a rival before it accepts
+  bool default_role_control = true;              // default_role = "control" | "monitor"
+  std::optional<ButtonConfig> button;            // [pairing.button]
+};
+
+struct TlsSection {
+  KernelTls kernel = KernelTls::automatic;
+  // Per traffic key, whichever comes first (RFC 8446 5.5 bounds AES-GCM at 2^24.5 full records).
+  std::uint64_t rekey_after_bytes = std::uint64_t{1} << 30;   // 1 MiB .. 2^38
+  std::chrono::seconds rekey_after{3600};                     // rekey_after_seconds, 10..604800
+  std::chrono::seconds ticket_lifetime{86400};                // ticket_lifetime_seconds, 0 = no
+                                                              // resumption, ..604800
+};
+
+struct KeepaliveSection {
+  std::chrono::seconds idle{30};        // idle_seconds: TCP_KEEPIDLE, 1..7200
+  std::chrono::seconds interval{10};    // interval_seconds: TCP_KEEPINTVL, 1..600
+  unsigned count = 3;                   // TCP_KEEPCNT, 1..30
+  // TCP_USER_TIMEOUT: unacknowledged data older than this ends the connection. Default:
+  // idle + interval * count (user_timeout_ms, 1000..3600000).
+  std::chrono::milliseconds user_timeout{60000};
+  std::chrono::seconds session_idle{0};  // session_idle_seconds: no payload either way for this
+                                         // long closes the session; 0 = never, ..604800
+};
+
 struct Config {
   std::filesystem::path file;  // where it was read from (parse_config: its source argument)
   GatewaySection gateway;
   std::vector<PortConfig> ports;  // at least one
   Limits limits;
+  PairingSection pairing;
+  TlsSection tls;
+  KeepaliveSection keepalive;
 };
+
+std::string_view to_string(Confirm confirm);
+std::string_view to_string(KernelTls kernel);
 
 // Throw ConfigError on any problem. source only names the text in messages and Config::file.
 Config parse_config(std::string_view text, const std::filesystem::path& source);

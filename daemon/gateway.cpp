@@ -22,7 +22,9 @@ Result<void> Gateway::start() {
   auto tls = ktls::make_server_context(identity_, *this);
   if (!tls) return tls.error();
   tls_ = std::move(*tls);
-  kernel_tls_ = ktls::probe_kernel_tls();
+  if (config_.tls.kernel == KernelTls::automatic) kernel_tls_ = ktls::probe_kernel_tls();
+  else
+    kernel_tls_.reason = "turned off by tls.kernel = \"off\"";
   if (kernel_tls_.any()) {
     // Secrets are only captured when they have somewhere to go.
     if (auto prepared = ktls::prepare_for_offload(tls_.get()); !prepared) return prepared.error();
@@ -51,6 +53,8 @@ void Gateway::on_accept(Relay& relay, UniqueFd fd, Peer peer) {
     log::warning("Refused " + peer.text + ": " + std::to_string(handshaking_) + " handshakes already in progress");
     return;
   }
+  if (auto kept = apply_keepalive(fd.get(), config_.keepalive); !kept)
+    log::warning("Failed to set keep-alive on " + peer.text + ": " + kept.error().message() + ", ignoring");
   SslPtr ssl(SSL_new(tls_.get()));
   if (!ssl || SSL_set_fd(ssl.get(), fd.get()) != 1) {
     log::error("Failed to set up TLS for " + peer.text + ": " + openssl_error("SSL_new").message());

@@ -31,6 +31,21 @@ std::string address_text(const sockaddr* addr) {
   return "unknown";
 }
 
+Result<void> apply_keepalive(int fd, const KeepaliveSection& keepalive) {
+  const int on = 1;
+  const int idle = static_cast<int>(keepalive.idle.count());
+  const int interval = static_cast<int>(keepalive.interval.count());
+  const int count = static_cast<int>(keepalive.count);
+  const unsigned user_timeout = static_cast<unsigned>(keepalive.user_timeout.count());
+  if (::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) < 0 ||
+      ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle) < 0 ||
+      ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval) < 0 ||
+      ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count) < 0 ||
+      ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout) < 0)
+    return errno_error("setsockopt");
+  return success();
+}
+
 Result<UniqueFd> Listener::bind(const ListenAddress& address) {
   int family = address.addr.ss_family;
   UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));

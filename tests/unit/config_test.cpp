@@ -97,6 +97,58 @@ TEST(ConfigParsing, FillsEveryDefaultForAMinimalFile) {
   EXPECT_EQ(config.limits.max_handshakes, 64u);
   EXPECT_EQ(config.limits.session_buffer, 256u * 1024);
   EXPECT_EQ(texts(config.limits.allow_from), texts(default_allow_from()));
+  EXPECT_EQ(config.pairing.confirm, Confirm::code);
+  EXPECT_EQ(config.pairing.window, std::chrono::seconds(120));
+  EXPECT_TRUE(config.pairing.default_role_control);
+  EXPECT_FALSE(config.pairing.button.has_value());
+  EXPECT_EQ(config.tls.kernel, KernelTls::automatic);
+  EXPECT_EQ(config.tls.rekey_after_bytes, std::uint64_t{1} << 30);
+  EXPECT_EQ(config.tls.rekey_after, std::chrono::seconds(3600));
+  EXPECT_EQ(config.keepalive.user_timeout, std::chrono::milliseconds(60000));
+  EXPECT_EQ(config.keepalive.session_idle, std::chrono::seconds(0));
+}
+
+TEST(ConfigParsing, ReadsThePairingTlsAndKeepaliveTables) {
+  const Config config = parse_config(R"(
+[pairing]
+confirm = "button"
+window_seconds = 60
+auto_guard_ms = 1500
+default_role = "monitor"
+[pairing.button]
+chip = "gpiochip1"
+line = 17
+active_low = false
+debounce_ms = 20
+
+[tls]
+kernel = "off"
+rekey_after_bytes = 2097152
+rekey_after_seconds = 30
+ticket_lifetime_seconds = 0
+
+[keepalive]
+idle_seconds = 5
+interval_seconds = 2
+count = 4
+session_idle_seconds = 600
+)" + kPort, kFile);
+  EXPECT_EQ(config.pairing.confirm, Confirm::button);
+  EXPECT_EQ(config.pairing.window, std::chrono::seconds(60));
+  EXPECT_EQ(config.pairing.auto_guard, std::chrono::milliseconds(1500));
+  EXPECT_FALSE(config.pairing.default_role_control);
+  ASSERT_TRUE(config.pairing.button.has_value());
+  EXPECT_EQ(config.pairing.button->chip, "gpiochip1");
+  EXPECT_EQ(config.pairing.button->line, 17u);
+  EXPECT_FALSE(config.pairing.button->active_low);
+  EXPECT_EQ(config.pairing.button->debounce, std::chrono::milliseconds(20));
+  EXPECT_EQ(config.tls.kernel, KernelTls::off);
+  EXPECT_EQ(config.tls.rekey_after_bytes, 2097152u);
+  EXPECT_EQ(config.tls.rekey_after, std::chrono::seconds(30));
+  EXPECT_EQ(config.tls.ticket_lifetime, std::chrono::seconds(0));
+  // user_timeout follows idle + interval * count unless set.
+  EXPECT_EQ(config.keepalive.user_timeout, std::chrono::milliseconds((5 + 2 * 4) * 1000));
+  EXPECT_EQ(config.keepalive.session_idle, std::chrono::seconds(600));
 }
 
 TEST(ConfigParsing, ReadsEveryKeyOfAFullFile) {
@@ -250,6 +302,8 @@ const std::string kRates =
     "115200, 230400, 460800, 500000, 576000, 921600, 1000000, 1152000, 1500000, 2000000, 2500000, "
     "3000000, 3500000, 4000000";
 
+const std::string kRootKeys = "gateway, port, limits, pairing, tls, keepalive";
+
 const std::string kPortKeys = "name, device, baud, data_bits, parity, stop_bits, flow, listen, control";
 
 const BadFile kBadFiles[] = {
@@ -259,10 +313,28 @@ const BadFile kBadFiles[] = {
     {"ReportsADuplicateKeyAsASyntaxError", port_with("name = \"again\"\n"),
      kFile.string() + ":5:8: Error while parsing key-value pair: cannot redefine existing string 'name'"},
     // Unknown keys and tables
-    {"RejectsAnUnknownTopLevelTableNamingTheKnownOnes", "[pairing]\nwindow = 3\n" + kPort,
-     F + "pairing: unknown table; expected one of gateway, port, limits"},
+    {"RejectsAnUnknownTopLevelTableNamingTheKnownOnes", "[pair]\nwindow = 3\n" + kPort,
+     F + "pair: unknown table; expected one of " + kRootKeys},
     {"RejectsAnUnknownTopLevelKey", "debug = true\n" + kPort,
-     F + "debug: unknown key; expected one of gateway, port, limits"},
+     F + "debug: unknown key; expected one of " + kRootKeys},
+    {"RejectsAnUnknownPairingKey", "[pairing]\nwindow = 3\n" + kPort,
+     F + "pairing.window: unknown key; expected one of confirm, window_seconds, auto_guard_ms, default_role, button"},
+    {"RejectsAnUnknownConfirmationPolicy", "[pairing]\nconfirm = \"always\"\n" + kPort,
+     F + "pairing.confirm: expected one of auto, button, code, got \"always\""},
+    {"RejectsButtonConfirmationWithoutAButton", "[pairing]\nconfirm = \"button\"\n" + kPort,
+     F + "pairing.confirm: \"button\" needs a [pairing.button] table naming the GPIO line"},
+    {"RejectsAButtonWithoutALine", "[pairing.button]\nchip = \"gpiochip0\"\n" + kPort,
+     F + "pairing.button.line: required key is missing; expected a line offset"},
+    {"RejectsAPairingWindowTooShort", "[pairing]\nwindow_seconds = 5\n" + kPort,
+     F + "pairing.window_seconds: expected an integer in 10..3600, got an integer 5"},
+    {"RejectsAnUnknownDefaultRole", "[pairing]\ndefault_role = \"admin\"\n" + kPort,
+     F + "pairing.default_role: expected one of control, monitor, got \"admin\""},
+    {"RejectsAnUnknownKernelTlsMode", "[tls]\nkernel = \"on\"\n" + kPort,
+     F + "tls.kernel: expected one of auto, off, got \"on\""},
+    {"RejectsARekeyLimitAboveTheRfcCeiling", "[tls]\nrekey_after_bytes = 1099511627776\n" + kPort,
+     F + "tls.rekey_after_bytes: expected an integer in 1048576..274877906944, got an integer 1099511627776"},
+    {"RejectsAKeepaliveCountOfZero", "[keepalive]\ncount = 0\n" + kPort,
+     F + "keepalive.count: expected an integer in 1..30, got an integer 0"},
     {"RejectsAnUnknownKeyNamingTheTable", port_with("speed = 9600\n"),
      F + "port[0].speed: unknown key; expected one of " + kPortKeys},
     {"RejectsAnUnknownKeyInTheSecondPortNamingItsIndex",
