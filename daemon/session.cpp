@@ -2,6 +2,8 @@
 
 #include <openssl/err.h>
 
+#include <ctime>
+
 #include "common/log.hpp"
 #include "daemon/gateway.hpp"
 #include "daemon/relay.hpp"
@@ -57,6 +59,7 @@ void Session::leave_handshake() {
 
 void Session::on_established() {
   leave_handshake();
+  resumed_ = SSL_session_reused(ssl_.get()) == 1;
   auto pin = ktls::peer_pin(ssl_.get());
   // The pin was admitted inside the handshake; check it is still the same, still known client.
   if (!pin || *pin != pin_ || !gateway_.confirm(*this)) return close("client no longer admitted");
@@ -66,6 +69,7 @@ void Session::on_established() {
     return close("kernel TLS hand-over failed: " + channel.error().message());
   }
   state_ = State::relaying;
+  since_ = std::time(nullptr);
   relay_.attach(*this);
   log::info(who() + ": " + gateway_.client_name(pin_) + " relaying on port " + relay_.port().name + " as " +
             std::string(to_string(role_)) + ", TLS in " + std::string(ktls::to_string(channel_->offload())) +

@@ -69,6 +69,10 @@ class Session {
   std::uint64_t bytes_out() const { return bytes_out_; }
   std::uint64_t bytes_dropped() const { return bytes_dropped_; }
   std::size_t queued() const { return out_.size() - out_done_; }
+  // The handshake resumed an earlier session (a ticket, no certificates exchanged).
+  bool resumed() const { return resumed_; }
+  // When relaying started, seconds since the epoch (0 before).
+  std::int64_t since() const { return since_; }
 
  private:
   void step_handshake();
@@ -102,6 +106,8 @@ class Session {
   std::uint64_t bytes_in_ = 0;
   std::uint64_t bytes_out_ = 0;
   std::uint64_t bytes_dropped_ = 0;
+  bool resumed_ = false;
+  std::int64_t since_ = 0;
 };
 
 }  // namespace ttygate::daemon
