@@ -22,6 +22,11 @@ Result<void> Gateway::start() {
   auto tls = ktls::make_server_context(identity_, *this);
   if (!tls) return tls.error();
   tls_ = std::move(*tls);
+  if (config_.tls.ticket_lifetime.count() > 0) {
+    auto resumable = ktls::enable_resumption(tls_.get(), ticket_keys_, *this, config_.tls.ticket_lifetime, 2);
+    if (!resumable) return resumable.error();
+    rotate_ticket_keys();
+  }
   if (config_.tls.kernel == KernelTls::automatic) kernel_tls_ = ktls::probe_kernel_tls();
   else
     kernel_tls_.reason = "turned off by tls.kernel = \"off\"";
@@ -90,6 +95,24 @@ bool Gateway::admit(SSL* ssl, const ktls::Pin& pin) {
   }
   session->set_client(pin, client->role);
   return true;
+}
+
+bool Gateway::admit_resumption(SSL* ssl, const ktls::Pin& pin) {
+  if (store_.find(pin)) return admit(ssl, pin);
+  auto* session = static_cast<Session*>(SSL_get_app_data(ssl));
+  log::notice("Session " + std::to_string(session ? session->id() : 0) + ": ticket of " + ktls::fingerprint(pin) +
+              " ignored: no longer a paired client");
+  return false;
+}
+
+// A ticket key seals tickets for one lifetime and opens them for one more: a ticket never
+// outlives two lifetimes, and a stolen key stops being useful soon.
+void Gateway::rotate_ticket_keys() {
+  ticket_rotation_.set(loop_, loop_.timeout(config_.tls.ticket_lifetime, [this](int) {
+    if (auto rotated = ticket_keys_.rotate(); !rotated)
+      log::error("Failed to rotate ticket keys: " + rotated.error().message() + "; keeping the current ones");
+    rotate_ticket_keys();
+  }));
 }
 
 bool Gateway::confirm(const Session& session) {

@@ -24,6 +24,7 @@
 #include "daemon/session.hpp"
 #include "ktls/identity.hpp"
 #include "ktls/offload.hpp"
+#include "ktls/tickets.hpp"
 #include "ktls/tls_context.hpp"
 
 namespace ttygate::daemon {
@@ -49,6 +50,8 @@ class Gateway final : public ktls::PeerPolicy {
 
   // ktls::PeerPolicy: called inside each handshake.
   bool admit(SSL* ssl, const ktls::Pin& pin) override;
+  // Resumption is for paired clients only: never a pairing candidate.
+  bool admit_resumption(SSL* ssl, const ktls::Pin& pin) override;
 
   // For sessions.
   // Right after a handshake: is the client (still) known, with the same role, and can the port
@@ -63,6 +66,7 @@ class Gateway final : public ktls::PeerPolicy {
 
  private:
   void on_accept(Relay& relay, UniqueFd fd, Peer peer);
+  void rotate_ticket_keys();
 
   Loop& loop_;
   Config config_;
@@ -70,6 +74,8 @@ class Gateway final : public ktls::PeerPolicy {
   ClientStore store_;
   SslCtxPtr tls_;
   ktls::KernelTlsSupport kernel_tls_;
+  ktls::TicketKeys ticket_keys_;
+  Op ticket_rotation_;
   std::vector<std::unique_ptr<Relay>> relays_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::map<std::uint64_t, std::unique_ptr<Session>> sessions_;

@@ -73,7 +73,7 @@ void Session::on_established() {
   relay_.attach(*this);
   log::info(who() + ": " + gateway_.client_name(pin_) + " relaying on port " + relay_.port().name + " as " +
             std::string(to_string(role_)) + ", TLS in " + std::string(ktls::to_string(channel_->offload())) +
-            " space");
+            " space" + (resumed_ ? ", resumed" : ""));
   pump_input();
 }
 

@@ -60,7 +60,7 @@ bool FixedPinPolicy::admit(SSL*, const Pin& pin) {
 Result<SslCtxPtr> make_server_context(const Identity& identity, PeerPolicy& policy) {
   auto ctx = make_context(TLS_server_method(), identity, policy);
   if (!ctx) return ctx;
-  // Resumption arrives with its own issue; until then no tickets and no server-side cache.
+  // No tickets unless enable_resumption() (tickets.hpp) turns them on; never a stateful cache.
   SSL_CTX_set_num_tickets(ctx->get(), 0);
   SSL_CTX_set_session_cache_mode(ctx->get(), SSL_SESS_CACHE_OFF);
   return ctx;

@@ -29,6 +29,9 @@ class PeerPolicy {
  public:
   virtual ~PeerPolicy() = default;
   virtual bool admit(SSL* ssl, const Pin& pin) = 0;
+  // The same question for a resumption: the pin is that of the certificate sealed in the
+  // ticket. Refusing turns the resumption into a full handshake.
+  virtual bool admit_resumption(SSL* ssl, const Pin& pin) { return admit(ssl, pin); }
 };
 
 // A policy that admits exactly one pin (a client pinning its gateway), or any pin when unset
