@@ -354,12 +354,19 @@ def machine():
             "kernel": platform.release(), "os": first_line(["sh", "-c", ". /etc/os-release; echo $PRETTY_NAME"])}
 
 
+def ttygated_built(env):
+    binary = env.build / "tools" / "ttygated"
+    if not binary.exists():
+        return ""
+    return "; ttygated binary built " + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(binary.stat().st_mtime))
+
+
 def versions(env):
     git = ["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"]
     return {"socat": first_line(["sh", "-c", "socat -V | sed -n 2p"]),
-            "stunnel": first_line(["stunnel4", "-version"]),
+            "stunnel": first_line(["sh", "-c", "stunnel4 -version 2>&1 | grep -m1 '^stunnel'"]),
             "ser2net": first_line(["ser2net", "-v"]),
             "openssl": first_line(["openssl", "version"]),
             "gnuplot": first_line(["gnuplot", "--version"]),
-            "ttygate": first_line(git),
+            "ttygate": first_line(git) + ttygated_built(env),
             "compiler": first_line(["c++", "--version"])}
