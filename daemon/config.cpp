@@ -441,7 +441,7 @@ void read_tls(const Section& section, TlsSection& tls) {
   if (auto field = section.get("rekey_after_bytes"))
     tls.rekey_after_bytes = static_cast<std::uint64_t>(field->integer_in(1 << 20, std::int64_t{1} << 38));
   if (auto field = section.get("rekey_after_seconds"))
-    tls.rekey_after = std::chrono::seconds(field->integer_in(10, 604800));
+    tls.rekey_after = std::chrono::seconds(field->integer_in(1, 604800));
   if (auto field = section.get("ticket_lifetime_seconds"))
     tls.ticket_lifetime = std::chrono::seconds(field->integer_in(0, 604800));
 }

@@ -70,6 +70,9 @@ void Session::on_established() {
   }
   state_ = State::relaying;
   since_ = std::time(nullptr);
+  last_payload_ = std::chrono::steady_clock::now();
+  arm_key_age_timer();
+  if (auto idle = gateway_.config().keepalive.session_idle; idle.count() > 0) arm_idle_timer(idle);
   relay_.attach(*this);
   log::info(who() + ": " + gateway_.client_name(pin_) + " relaying on port " + relay_.port().name + " as " +
             std::string(to_string(role_)) + ", TLS in " + std::string(ktls::to_string(channel_->offload())) +
@@ -107,6 +110,7 @@ void Session::pump_input() {
     switch (st.kind) {
       case ktls::IoStatus::done: {
         bytes_in_ += st.bytes;
+        count_traffic(st.bytes);
         if (role_ != Role::control) {
           bytes_dropped_ += st.bytes;
           break;
@@ -153,6 +157,8 @@ void Session::flush_output() {
     if (st.kind == ktls::IoStatus::done) {
       out_done_ += st.bytes;
       bytes_out_ += st.bytes;
+      count_traffic(st.bytes);
+      if (!relaying()) return;
       continue;
     }
     if (st.kind == ktls::IoStatus::wait) return wait_output(st.events);
@@ -170,6 +176,40 @@ void Session::wait_output(short events) {
   }));
 }
 
+// Keys are replaced after rekey_after_bytes of payload or rekey_after of time, whichever first.
+void Session::count_traffic(std::size_t bytes) {
+  last_payload_ = std::chrono::steady_clock::now();
+  key_bytes_ += bytes;
+  if (key_bytes_ >= gateway_.config().tls.rekey_after_bytes) update_keys("byte limit");
+}
+
+void Session::arm_key_age_timer() {
+  key_age_timer_.set(gateway_.loop(), gateway_.loop().timeout(gateway_.config().tls.rekey_after, [this](int) {
+    update_keys("age limit");
+  }));
+}
+
+void Session::update_keys(const char* why) {
+  if (!channel_->update_keys())
+    return close(std::string("traffic keys reached their ") + why + " and this record layer can't update them; the client resumes");
+  key_bytes_ = 0;
+  arm_key_age_timer();
+  log::debug(who() + ": traffic keys updated (" + why + ")");
+  ++key_updates_;
+}
+
+void Session::arm_idle_timer(std::chrono::nanoseconds after) {
+  idle_timer_.set(gateway_.loop(), gateway_.loop().timeout(after, [this](int) { on_idle_timer(); }));
+}
+
+// One timer per idle period, not one per byte: on expiry it checks when payload last moved.
+void Session::on_idle_timer() {
+  const auto idle = gateway_.config().keepalive.session_idle;
+  const auto quiet = std::chrono::steady_clock::now() - last_payload_;
+  if (quiet >= idle) return close("idle for " + std::to_string(idle.count()) + " s");
+  arm_idle_timer(idle - quiet);
+}
+
 void Session::close(std::string_view reason) {
   if (state_ == State::closed) return;
   bool was_relaying = relaying();
@@ -177,10 +217,13 @@ void Session::close(std::string_view reason) {
   state_ = State::closed;
   input_wait_.reset();
   output_wait_.reset();
+  key_age_timer_.reset();
+  idle_timer_.reset();
   if (was_relaying) {
     relay_.detach(*this);
     channel_->close_notify();
   }
+  if (key_updates_ > 0) log::info(who() + ": traffic keys were updated " + std::to_string(key_updates_) + " times");
   log::info(who() + ": closed: " + std::string(reason) +
             (was_relaying ? " (in " + std::to_string(bytes_in_) + " B, out " + std::to_string(bytes_out_) + " B" +
                                 (bytes_dropped_ ? ", " + std::to_string(bytes_dropped_) + " B of monitor input dropped"

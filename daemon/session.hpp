@@ -84,6 +84,11 @@ class Session {
   void flush_output();
   void wait_output(short events);
   std::string who() const;
+  void count_traffic(std::size_t bytes);
+  void arm_key_age_timer();
+  void update_keys(const char* why);
+  void arm_idle_timer(std::chrono::nanoseconds after);
+  void on_idle_timer();
 
   Gateway& gateway_;
   Relay& relay_;
@@ -100,6 +105,11 @@ class Session {
   Op handshake_timer_;
   Op input_wait_;
   Op output_wait_;
+  Op key_age_timer_;
+  Op idle_timer_;
+  std::uint64_t key_bytes_ = 0;
+  std::uint64_t key_updates_ = 0;  // payload under the current traffic keys, both directions
+  std::chrono::steady_clock::time_point last_payload_{};
   bool input_blocked_ = false;  // the device queue is full
   std::vector<std::byte> out_;  // device output the peer hasn't taken yet
   std::size_t out_done_ = 0;

@@ -51,6 +51,10 @@ class Channel {
   virtual bool has_buffered_input() const = 0;
   // Sends close_notify, best effort and without blocking.
   virtual void close_notify() = 0;
+  // Starts a KeyUpdate that replaces the keys of both directions (update_requested). False when
+  // this record layer can't: the caller then ends the session with close_notify and lets the
+  // client resume, which gives fresh keys too.
+  virtual bool update_keys() = 0;
 };
 
 }  // namespace ttygate::ktls

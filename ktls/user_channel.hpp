@@ -20,6 +20,7 @@ class UserChannel final : public Channel {
   IoStatus write(std::span<const std::byte> data) override;
   bool has_buffered_input() const override;
   void close_notify() override;
+  bool update_keys() override;
 
   SSL* ssl() const { return ssl_.get(); }
 

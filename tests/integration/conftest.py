@@ -124,8 +124,9 @@ class PtyDevice:
 
 
 class Gateway:
-    def __init__(self, tmp, device, control="shared", limits="", extra=""):
+    def __init__(self, tmp, device, control="shared", limits="", extra="", host="127.0.0.1"):
         self.tmp = str(tmp)
+        self.host = host
         self.state = os.path.join(self.tmp, "state")
         self.port = free_port()
         self.config = os.path.join(self.tmp, "ttygated.toml")
@@ -133,7 +134,7 @@ class Gateway:
         with open(self.config, "w") as f:
             f.write(f'[gateway]\nstate_dir = "{self.state}"\nname = "test-gateway"\n\n'
                     f'[[port]]\nname = "toy"\ndevice = "{device.link}"\nbaud = 115200\n'
-                    f'listen = ["127.0.0.1:{self.port}"]\ncontrol = "{control}"\n\n'
+                    f'listen = ["{host}:{self.port}"]\ncontrol = "{control}"\n\n'
                     f'[limits]\n{limits}\n{extra}\n')
         self.proc = None
 
@@ -155,7 +156,7 @@ class Gateway:
             assert self.proc.poll() is None, "ttygated exited at start:\n" + self.log()
             if "device " in self.log() and "open" in self.log():
                 try:
-                    socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                    socket.create_connection((self.host, self.port), timeout=1).close()
                     return self
                 except OSError:
                     pass
@@ -195,7 +196,7 @@ class Gateway:
         return ctx
 
     def connect(self, cert=None, key=None, tls12_only=False, timeout=10):
-        raw = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        raw = socket.create_connection((self.host, self.port), timeout=timeout)
         # Ragged EOFs raise: a test that sees b"" knows the gateway sent close_notify.
         tls = self.tls_context(cert, key, tls12_only).wrap_socket(raw, suppress_ragged_eofs=False)
         return tls
@@ -210,6 +211,32 @@ def recv_exactly(sock, count, timeout=10.0):
             break
         data += chunk
     return bytes(data)
+
+
+def duplex(sock, outgoing, incoming_len, timeout=60.0):
+    """Sends `outgoing` while receiving `incoming_len` bytes, in one thread: an SSL socket is one
+    OpenSSL object and must not be read and written from two threads at once."""
+    sock.setblocking(False)
+    view, received = memoryview(outgoing), bytearray()
+    deadline = time.monotonic() + timeout
+    while (view or len(received) < incoming_len) and time.monotonic() < deadline:
+        want_w = [sock] if view else []
+        r, w, _ = select.select([sock], want_w, [], 0.5)
+        if r or sock.pending():
+            try:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                received += chunk
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                pass
+        if w and view:
+            try:
+                view = view[sock.send(view[:16384]):]
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                pass
+    sock.setblocking(True)
+    return bytes(received)
 
 
 def refused(conn_fn):
