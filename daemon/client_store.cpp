@@ -251,6 +251,7 @@ Client* ClientStore::find_mutable(const ktls::Pin& pin) { return const_cast<Clie
 Result<void> ClientStore::commit(std::vector<Client> next) {
   if (auto saved = ktls::write_file_atomically(path_, format_file(next), file_mode); !saved) return saved;
   clients_ = std::move(next);
+  unsaved_ = false;  // the file now holds every mark too
   return success();
 }
 
@@ -300,6 +301,18 @@ Result<void> ClientStore::set_role(const ktls::Pin& pin, Role role) {
   std::vector<Client> next = clients_;
   next[static_cast<std::size_t>(client - clients_.data())].role = role;
   return commit(std::move(next));
+}
+
+void ClientStore::mark_seen(const ktls::Pin& pin, std::int64_t now) {
+  Client* client = find_mutable(pin);
+  if (!client || now < 0 || client->last_seen == now) return;
+  client->last_seen = now;
+  unsaved_ = true;
+}
+
+Result<void> ClientStore::flush() {
+  if (!unsaved_) return success();
+  return commit(clients_);
 }
 
 Result<void> ClientStore::touch(const ktls::Pin& pin, std::int64_t now) {

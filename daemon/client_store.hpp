@@ -78,6 +78,11 @@ class ClientStore {
   Result<void> rename(const ktls::Pin& pin, std::string name);
   Result<void> set_role(const ktls::Pin& pin, Role role);
   Result<void> touch(const ktls::Pin& pin, std::int64_t now);
+  // last_seen in memory only, for the hot path (every connection): no write, no fsync in the
+  // event loop. flush() persists the marks; so does any other change, which writes everything.
+  void mark_seen(const ktls::Pin& pin, std::int64_t now);
+  Result<void> flush();
+  bool unsaved() const { return unsaved_; }
 
   const std::filesystem::path& path() const { return path_; }
 
@@ -89,6 +94,7 @@ class ClientStore {
 
   std::filesystem::path path_;
   std::vector<Client> clients_;
+  bool unsaved_ = false;  // marks from mark_seen() not yet on disk
 };
 
 }  // namespace ttygate::daemon

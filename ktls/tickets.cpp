@@ -83,7 +83,10 @@ SSL_TICKET_RETURN on_ticket_decrypted(SSL* ssl, SSL_SESSION* session, const unsi
   // Not admitted any more: ignore the ticket. The full handshake that follows asks for the
   // certificate and checks its pin like any other.
   if (!policy || !pin || !policy->admit_resumption(ssl, *pin)) return SSL_TICKET_RETURN_IGNORE;
-  return status == SSL_TICKET_SUCCESS_RENEW ? SSL_TICKET_RETURN_USE_RENEW : SSL_TICKET_RETURN_USE;
+  // Always a fresh ticket: a roaming client never shows the same ticket twice (it would link its
+  // connections for an observer), and the reply flushes the client's next write at once instead
+  // of leaving it to wait for a delayed ACK.
+  return SSL_TICKET_RETURN_USE_RENEW;
 }
 
 }  // namespace

@@ -41,7 +41,8 @@ IoStatus UserChannel::write(std::span<const std::byte> data) {
   return status_after(n, "TLS write");
 }
 
-bool UserChannel::has_buffered_input() const { return SSL_pending(ssl_.get()) > 0; }
+// SSL_has_pending also counts records read ahead but not yet decrypted.
+bool UserChannel::has_buffered_input() const { return SSL_has_pending(ssl_.get()) == 1; }
 
 void UserChannel::close_notify() {
   // One non-blocking attempt: a peer that can't take two dozen bytes is gone anyway.

@@ -157,3 +157,16 @@ def test_sigterm_sends_close_notify_and_exits_cleanly(gateway_factory, device, c
     s.settimeout(5)
     assert s.recv(10) == b""  # an orderly TLS end (close_notify), not a reset
     s.close()
+
+
+def test_last_seen_is_recorded_and_saved_at_shutdown(gateway_factory, device, client):
+    g = gateway_factory()
+    g.add_client(client[0], name="laptop")
+    assert "never" in g.cli("--list-clients").stdout
+    g.start()
+    with g.connect(*client) as s:
+        s.sendall(b"x")
+        assert device.read(1) == b"x"
+    assert g.stop() == 0
+    line = [l for l in g.cli("--list-clients").stdout.splitlines() if l.startswith("laptop")][0]
+    assert "never" not in line, line

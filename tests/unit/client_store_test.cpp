@@ -416,3 +416,61 @@ TEST(Role, RoundTripsThroughItsName) {
 
 }  // namespace
 }  // namespace ttygate::daemon
+
+namespace {
+using ttygate::daemon::Client;
+using ttygate::daemon::ClientStore;
+}  // namespace
+
+TEST(ClientStoreLastSeen, MarksStayInMemoryUntilFlushed) {
+  auto dir = std::filesystem::temp_directory_path() / ("ttygate-seen-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  auto path = dir / "clients";
+  auto store = ClientStore::open(path);
+  ASSERT_TRUE(store.ok());
+  Client c;
+  c.pin.fill(7);
+  c.name = "laptop";
+  c.added_at = 100;
+  ASSERT_TRUE(store->add(c).ok());
+  auto before = std::filesystem::last_write_time(path);
+  std::string on_disk_before;
+  { std::ifstream in(path); on_disk_before.assign(std::istreambuf_iterator<char>(in), {}); }
+
+  store->mark_seen(c.pin, 5000);
+  EXPECT_EQ(store->find(c.pin)->last_seen, 5000);
+  EXPECT_TRUE(store->unsaved());
+  std::string on_disk_after_mark;
+  { std::ifstream in(path); on_disk_after_mark.assign(std::istreambuf_iterator<char>(in), {}); }
+  EXPECT_EQ(on_disk_after_mark, on_disk_before);  // no write on the connection path
+  EXPECT_EQ(std::filesystem::last_write_time(path), before);
+
+  ASSERT_TRUE(store->flush().ok());
+  EXPECT_FALSE(store->unsaved());
+  auto reopened = ClientStore::open(path);
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ(reopened->find(c.pin)->last_seen, 5000);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(ClientStoreLastSeen, AnyOtherChangeWritesPendingMarksToo) {
+  auto dir = std::filesystem::temp_directory_path() / ("ttygate-seen2-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  auto store = ClientStore::open(dir / "clients");
+  ASSERT_TRUE(store.ok());
+  Client a, b;
+  a.pin.fill(1);
+  a.name = "a";
+  b.pin.fill(2);
+  b.name = "b";
+  ASSERT_TRUE(store->add(a).ok());
+  store->mark_seen(a.pin, 777);
+  ASSERT_TRUE(store->add(b).ok());
+  EXPECT_FALSE(store->unsaved());
+  auto reopened = ClientStore::open(dir / "clients");
+  ASSERT_TRUE(reopened.ok());
+  EXPECT_EQ(reopened->find(a.pin)->last_seen, 777);
+  std::filesystem::remove_all(dir);
+}
