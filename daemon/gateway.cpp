@@ -9,7 +9,10 @@
 namespace ttygate::daemon {
 
 Gateway::Gateway(Loop& loop, Config config, ktls::Identity identity, ClientStore store)
-    : loop_(loop), config_(std::move(config)), identity_(std::move(identity)), store_(std::move(store)) {}
+    : loop_(loop), config_(std::move(config)), identity_(std::move(identity)), store_(std::move(store)) {
+  pairing_ = std::make_unique<Pairing>(config_.pairing, static_cast<PairingTimer&>(*this),
+                                       static_cast<PairingObserver&>(*this));
+}
 
 Gateway::~Gateway() {
   // Sessions refer to relays and to this gateway: they go first.
@@ -79,6 +82,12 @@ bool Gateway::admit(SSL* ssl, const ktls::Pin& pin) {
   if (!session) return false;
   const Client* client = store_.find(pin);
   std::string who = "Session " + std::to_string(session->id()) + " (" + session->peer().text + ")";
+  if (!client && pairing_->open()) {
+    // A pairing candidate: admitted to finish the handshake, never to the relay until confirmed.
+    log::notice(who + ": unknown client key " + ktls::fingerprint(pin) + " during a pairing window");
+    session->set_candidate(pin);
+    return true;
+  }
   if (!client) {
     log::notice(who + ": refused: unknown client key " + ktls::fingerprint(pin));
     return false;
@@ -126,6 +135,8 @@ bool Gateway::confirm(const Session& session) {
   if (now - client->last_seen >= 60) {
     if (auto saved = store_.touch(session.pin(), now); !saved)
       log::warning("Failed to record last-seen time: " + saved.error().message() + ", ignoring");
+    else
+      events_->client_changed(*store_.find(session.pin()), GatewayEvents::ClientField::last_seen);
   }
   return true;
 }
@@ -141,6 +152,8 @@ Session* Gateway::session(std::uint64_t id) {
 }
 
 void Gateway::reap(Session& session) {
+  pairing_->connection_closed(session.id());
+  if (session.since() != 0) events_->session_removed(session.id());
   loop_.defer([this, id = session.id()] { sessions_.erase(id); });
 }
 

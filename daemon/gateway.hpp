@@ -18,8 +18,10 @@
 #include "common/openssl.hpp"
 #include "daemon/client_store.hpp"
 #include "daemon/config.hpp"
+#include "daemon/gateway_events.hpp"
 #include "daemon/listener.hpp"
 #include "daemon/loop.hpp"
+#include "daemon/pairing.hpp"
 #include "daemon/relay.hpp"
 #include "daemon/session.hpp"
 #include "ktls/identity.hpp"
@@ -29,7 +31,7 @@
 
 namespace ttygate::daemon {
 
-class Gateway final : public ktls::PeerPolicy {
+class Gateway final : public ktls::PeerPolicy, private PairingObserver, private PairingTimer {
  public:
   Gateway(Loop& loop, Config config, ktls::Identity identity, ClientStore store);
   Gateway(const Gateway&) = delete;
@@ -59,12 +61,46 @@ class Gateway final : public ktls::PeerPolicy {
   bool confirm(const Session& session);
   std::string client_name(const ktls::Pin& pin) const;
   void handshake_finished() { --handshaking_; }
+  // A session began relaying: it becomes visible to observers.
+  void session_relaying(const Session& session) { events_->session_added(session); }
   void reap(Session& session);
   Session* session(std::uint64_t id);
   std::span<std::byte> scratch() { return scratch_; }
   std::size_t session_count() const { return sessions_.size(); }
+  const std::map<std::uint64_t, std::unique_ptr<Session>>& sessions() const { return sessions_; }
+
+  // Management (D-Bus, the button): every argument is checked before anything changes; a
+  // refusal (daemon/refusal.hpp, or the store's errc codes) changes nothing stored. Defined in
+  // gateway_manage.cpp.
+  void set_events(GatewayEvents* events) { events_ = events ? events : &no_events_; }
+  const Pairing& pairing() const { return *pairing_; }
+  Result<void> start_pairing(std::chrono::seconds seconds);
+  Result<void> stop_pairing();
+  Result<void> confirm_pairing(std::string_view code);
+  void button_pressed();
+  Result<Client> add_client(std::string_view pem, std::string_view name, std::string_view role);
+  // Removing closes the client's live sessions at once (close_notify).
+  Result<void> remove_client(const ktls::Pin& pin);
+  Result<void> rename_client(const ktls::Pin& pin, std::string_view name);
+  // A new role closes the client's live sessions: they reconnect with it.
+  Result<void> set_client_role(const ktls::Pin& pin, std::string_view role);
+  Result<void> disconnect_session(std::uint64_t id);
+  // From sessions: an unknown client finished its handshake during a window (gateway_pairing.cpp).
+  void pairing_candidate(Session& session);
 
  private:
+  // PairingObserver and PairingTimer (gateway_pairing.cpp).
+  void pairing_window_changed() override;
+  void pairing_requested(const PairingCandidate& candidate) override;
+  bool pairing_accept(const PairingCandidate& candidate, std::string* why) override;
+  void pairing_reject(std::uint64_t session, std::string_view reason) override;
+  void pairing_failed(std::string_view reason) override;
+  PairingClock::time_point now() const override { return PairingClock::now(); }
+  void arm(PairingClock::time_point at) override;
+  void disarm() override { pairing_timer_.reset(); }
+  std::string unique_client_name(std::string_view wanted) const;
+  void close_sessions_of(const ktls::Pin& pin, std::string_view reason);
+
   void on_accept(Relay& relay, UniqueFd fd, Peer peer);
   void rotate_ticket_keys();
 
@@ -82,6 +118,10 @@ class Gateway final : public ktls::PeerPolicy {
   std::uint64_t next_session_id_ = 1;
   unsigned handshaking_ = 0;
   std::array<std::byte, 16 * 1024> scratch_{};  // one TLS record of plaintext
+  GatewayEvents no_events_;
+  GatewayEvents* events_ = &no_events_;
+  std::unique_ptr<Pairing> pairing_;
+  Op pairing_timer_;
 };
 
 }  // namespace ttygate::daemon

@@ -64,7 +64,19 @@ Listener::Listener(Loop& loop, UniqueFd socket, std::string text, const std::vec
     : loop_(loop), socket_(std::move(socket)), text_(std::move(text)), allow_from_(allow_from),
       on_accept_(std::move(on_accept)) {}
 
+void Listener::pause() {
+  paused_ = true;
+  accept_.reset();
+}
+
+void Listener::resume() {
+  if (!paused_) return;
+  paused_ = false;
+  arm();
+}
+
 void Listener::arm() {
+  if (paused_) return;
   accept_.set(loop_, loop_.accept(socket_.get(), [this](int res) { on_accept(res); }));
 }
 

@@ -42,6 +42,10 @@ class Listener {
   Listener& operator=(const Listener&) = delete;
 
   void start() { arm(); }
+  // While paused, connections wait in the kernel's listen backlog (SYN cookies beyond it)
+  // instead of being accepted and closed: a reconnect storm queues rather than fails.
+  void pause();
+  void resume();
   const std::string& text() const { return text_; }
 
  private:
@@ -54,6 +58,7 @@ class Listener {
   const std::vector<Cidr>& allow_from_;
   OnAccept on_accept_;
   Op accept_;
+  bool paused_ = false;
 };
 
 }  // namespace ttygate::daemon

@@ -61,6 +61,7 @@ void Session::on_established() {
   leave_handshake();
   resumed_ = SSL_session_reused(ssl_.get()) == 1;
   auto pin = ktls::peer_pin(ssl_.get());
+  if (candidate_) return enter_pairing(pin);
   // The pin was admitted inside the handshake; check it is still the same, still known client.
   if (!pin || *pin != pin_ || !gateway_.confirm(*this)) return close("client no longer admitted");
   if (auto channel = make_channel(); channel) {
@@ -73,7 +74,9 @@ void Session::on_established() {
   last_payload_ = std::chrono::steady_clock::now();
   arm_key_age_timer();
   if (auto idle = gateway_.config().keepalive.session_idle; idle.count() > 0) arm_idle_timer(idle);
+  if (!greeting_.empty()) from_device(std::as_bytes(std::span(greeting_)));  // before any device output
   relay_.attach(*this);
+  gateway_.session_relaying(*this);
   log::info(who() + ": " + gateway_.client_name(pin_) + " relaying on port " + relay_.port().name + " as " +
             std::string(to_string(role_)) + ", TLS in " + std::string(ktls::to_string(channel_->offload())) +
             " space" + (resumed_ ? ", resumed" : ""));
@@ -210,9 +213,33 @@ void Session::on_idle_timer() {
   arm_idle_timer(idle - quiet);
 }
 
+// The candidate keeps its SSL (the pairing code comes from it) and is not read from: whatever
+// it sends before the verdict waits in the socket. Only the peer leaving is watched for.
+void Session::enter_pairing(const std::optional<ktls::Pin>& pin) {
+  if (!pin || *pin != pin_) return close("pairing candidate presented another key");
+  state_ = State::pairing;
+  pairing_wait_.set(gateway_.loop(), gateway_.loop().poll(fd_.get(), POLLRDHUP, [this](int) {
+    close("pairing candidate left");
+  }));
+  gateway_.pairing_candidate(*this);
+}
+
+void Session::paired(Role role) {
+  if (state_ != State::pairing) return;
+  pairing_wait_.reset();
+  candidate_ = false;
+  role_ = role;
+  greeting_ = "TTYGATE PAIRED " + std::string(to_string(role)) + "\n";
+  on_established();  // from here on exactly like a known client's handshake
+}
+
 void Session::close(std::string_view reason) {
   if (state_ == State::closed) return;
   bool was_relaying = relaying();
+  if (state_ == State::pairing) {
+    pairing_wait_.reset();
+    SSL_shutdown(ssl_.get());  // close_notify, best effort: the socket is non-blocking
+  }
   leave_handshake();
   state_ = State::closed;
   input_wait_.reset();

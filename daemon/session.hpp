@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -36,7 +37,9 @@ class Relay;
 
 class Session {
  public:
-  enum class State { handshaking, relaying, closed };
+  // pairing: an unknown client's handshake finished during a pairing window; it waits for the
+  // verdict and reaches neither the relay nor the device (docs/pairing.md).
+  enum class State { handshaking, pairing, relaying, closed };
 
   Session(Gateway& gateway, Relay& relay, std::uint64_t id, UniqueFd fd, Peer peer, SslPtr ssl);
   Session(const Session&) = delete;
@@ -48,6 +51,16 @@ class Session {
   void close(std::string_view reason);
 
   // Called by the gateway's pin policy during the handshake once the client is known.
+  // Called by the gateway's pin policy when an unknown client may become a pairing candidate.
+  void set_candidate(const ktls::Pin& pin) {
+    pin_ = pin;
+    candidate_ = true;
+  }
+  bool candidate() const { return candidate_; }
+  // The handshake's SSL while the session still holds it (handshaking, pairing), else null.
+  SSL* ssl() const { return ssl_.get(); }
+  // Pairing succeeded: tell the client "TTYGATE PAIRED <role>\n", then relay as a known client.
+  void paired(Role role);
   void set_client(const ktls::Pin& pin, Role role) {
     pin_ = pin;
     role_ = role;
@@ -78,6 +91,7 @@ class Session {
   void step_handshake();
   void leave_handshake();
   void on_established();
+  void enter_pairing(const std::optional<ktls::Pin>& pin);
   Result<std::unique_ptr<ktls::Channel>> make_channel();
   void wait_input(short events);
   void pump_input();
@@ -118,6 +132,9 @@ class Session {
   std::uint64_t bytes_dropped_ = 0;
   bool resumed_ = false;
   std::int64_t since_ = 0;
+  bool candidate_ = false;
+  std::string greeting_;  // sent before any device output (the pairing verdict)
+  Op pairing_wait_;       // a candidate's socket, watched for the peer leaving
 };
 
 }  // namespace ttygate::daemon

@@ -107,21 +107,30 @@ def test_silent_connection_is_closed_when_the_handshake_times_out(gateway_factor
     g.wait_log("handshake timed out")
 
 
-def test_handshakes_beyond_the_cap_are_refused_at_once(gateway_factory, device, client):
+def test_handshakes_beyond_the_cap_wait_in_the_backlog_until_a_slot_frees(gateway_factory, device, client):
     g = gateway_factory(limits="max_handshakes = 2")
     g.add_client(client[0], name="laptop")
     g.start()
     idle = [socket.create_connection(("127.0.0.1", g.port)) for _ in range(2)]
-    time.sleep(0.2)
-    extra = socket.create_connection(("127.0.0.1", g.port), timeout=5)
-    assert extra.recv(10) == b""
-    g.wait_log("handshakes already in progress")
+    g.wait_log("Pausing accept")
+    # A third client connects (the kernel completes TCP) but gets no ServerHello while both
+    # slots are taken by silent connections.
+    raw = socket.create_connection(("127.0.0.1", g.port), timeout=10)
+    tls = g.tls_context(*client).wrap_socket(raw, do_handshake_on_connect=False)
+    tls.settimeout(0.5)  # wrap_socket took over raw's descriptor
+    try:
+        tls.do_handshake()
+        raise AssertionError("handshake completed while the gateway was at its cap")
+    except TimeoutError:
+        pass  # waiting, not refused: a refusal would raise SSLError or reset
     for s in idle:
         s.close()
-    time.sleep(0.2)
-    with g.connect(*client) as s:  # slots are given back when handshakes end
-        s.sendall(b"x")
-        assert device.read(1) == b"x"
+    tls.settimeout(10)
+    tls.do_handshake()  # the queued client goes through once slots are given back
+    tls.sendall(b"x")
+    assert device.read(1) == b"x"
+    tls.close()
+    g.wait_log("Resuming accept")
 
 
 def test_exclusive_port_refuses_a_second_controller_but_not_a_monitor(gateway_factory, device, tmp_path):
