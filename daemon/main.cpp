@@ -3,16 +3,21 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "common/log.hpp"
+#include "daemon/button.hpp"
 #include "daemon/config.hpp"
 #include "daemon/gateway.hpp"
 #include "daemon/loop.hpp"
 #include "daemon/provisioning.hpp"
 #include "daemon/signals.hpp"
+#include "dbus/bus.hpp"
+#include "dbus/gateway_object.hpp"
 
 namespace {
 
@@ -20,7 +25,7 @@ using namespace ttygate;
 using namespace ttygate::daemon;
 
 constexpr const char* kUsage =
-    "Usage: ttygated --config FILE [--check | --fingerprint | --list-clients |\n"
+    "Usage: ttygated --config FILE [--bus system|none] [--check | --fingerprint | --list-clients |\n"
     "                 --add-client CERT.pem --name NAME --role control|monitor]\n"
     "\n"
     "Relays serial ports to pinned mutual-TLS 1.3 clients.\n"
@@ -29,12 +34,14 @@ constexpr const char* kUsage =
     "      --fingerprint    print the gateway's key fingerprint (creating the key if missing)\n"
     "      --list-clients   list paired clients\n"
     "      --add-client CERT  pin the key of a client certificate, with --name and --role\n"
+    "      --bus system|none  offer org.ttygate.Gateway1 on the system bus (default), or not\n"
     "  -V, --version        print the version\n";
 
 struct Options {
   std::string config;
   enum class Action { run, check, fingerprint, list_clients, add_client } action = Action::run;
   std::string cert, name, role = "control";
+  bool bus = true;
 };
 
 [[noreturn]] void usage_error(const std::string& what) {
@@ -43,12 +50,13 @@ struct Options {
 }
 
 Options parse_options(int argc, char** argv) {
-  enum { kCheck = 256, kFingerprint, kList, kAdd, kName, kRole };
+  enum { kCheck = 256, kFingerprint, kList, kAdd, kName, kRole, kBus };
   static const option longs[] = {
       {"config", required_argument, nullptr, 'c'}, {"check", no_argument, nullptr, kCheck},
       {"fingerprint", no_argument, nullptr, kFingerprint}, {"list-clients", no_argument, nullptr, kList},
       {"add-client", required_argument, nullptr, kAdd}, {"name", required_argument, nullptr, kName},
-      {"role", required_argument, nullptr, kRole}, {"help", no_argument, nullptr, 'h'},
+      {"role", required_argument, nullptr, kRole}, {"bus", required_argument, nullptr, kBus},
+      {"help", no_argument, nullptr, 'h'},
       {"version", no_argument, nullptr, 'V'}, {nullptr, 0, nullptr, 0}};
   Options o;
   for (int c; (c = getopt_long(argc, argv, "c:hV", longs, nullptr)) != -1;) {
@@ -60,6 +68,10 @@ Options parse_options(int argc, char** argv) {
       case kAdd: o.action = Options::Action::add_client; o.cert = optarg; break;
       case kName: o.name = optarg; break;
       case kRole: o.role = optarg; break;
+      case kBus:
+        if (std::string(optarg) != "system" && std::string(optarg) != "none") usage_error("--bus takes system or none");
+        o.bus = std::string(optarg) == "system";
+        break;
       case 'h': std::fputs(kUsage, stdout); std::exit(0);
       case 'V': std::puts("ttygated " TTYGATE_VERSION); std::exit(0);
       default: usage_error("unknown option");
@@ -81,7 +93,46 @@ void or_fail(Result<void> result, const std::string& doing) {
   if (!result) throw std::runtime_error("Failed to " + doing + ": " + result.error().message());
 }
 
-int run(const Config& config) {
+// The management API. A gateway without a bus still relays: it is only harder to manage.
+struct BusAttachment {
+  std::unique_ptr<dbus::Bus> bus;
+  std::unique_ptr<dbus::GatewayObject> object;
+};
+
+BusAttachment attach_bus(Loop& loop, Gateway& gateway) {
+  BusAttachment attached;
+  auto connection = dbus::connect_system_bus();
+  if (!connection) {
+    log::warning("Failed to connect to D-Bus: " + connection.error().message() + "; running without the management API");
+    return attached;
+  }
+  attached.bus = std::make_unique<dbus::Bus>(loop, std::move(*connection));
+  attached.object = std::make_unique<dbus::GatewayObject>(*attached.bus, gateway);
+  if (auto named = attached.bus->request_name(dbus::kServiceName); !named) {
+    log::warning("Failed to offer the management API: " + named.error().message() + "; running without it");
+    return BusAttachment{};
+  }
+  attached.bus->start();
+  log::info(std::string("D-Bus: ") + dbus::kServiceName + " ready");
+  return attached;
+}
+
+// TTYGATE_FAKE_BUTTON=FIFO is a test hook (docs/pairing.md): a FIFO stands in for the GPIO line.
+std::unique_ptr<ButtonWatch> watch_button(Loop& loop, const Config& config, Gateway& gateway) {
+  const auto& button = config.pairing.button;
+  const char* fake = std::getenv("TTYGATE_FAKE_BUTTON");
+  if (!fake && !button) return nullptr;
+  auto source = fake ? open_fifo_button(fake) : open_gpio_button(*button);
+  if (!source) {
+    log::error("Failed to set up the pairing button: " + source.error().message() + "; pairing only over D-Bus");
+    return nullptr;
+  }
+  log::info("Pairing button: " + (*source)->describe());
+  auto debounce = button ? button->debounce : ButtonConfig{}.debounce;
+  return std::make_unique<ButtonWatch>(loop, std::move(*source), debounce, [&gateway] { gateway.button_pressed(); });
+}
+
+int run(const Config& config, bool use_bus) {
   auto identity = or_fail(load_gateway_identity(config), "load the gateway identity");
   auto store = or_fail(ClientStore::open(client_store_path(config)), "load the client store");
   Loop loop;
@@ -92,6 +143,8 @@ int run(const Config& config) {
   });
   std::signal(SIGPIPE, SIG_IGN);
   if (auto started = gateway.start(); !started) throw std::runtime_error("Failed to start: " + started.error().message());
+  BusAttachment bus = use_bus ? attach_bus(loop, gateway) : BusAttachment{};
+  auto button = watch_button(loop, config, gateway);
   log::info("Gateway " + ktls::fingerprint(gateway.identity().pin) + " running with " +
             std::to_string(gateway.clients().clients().size()) + " paired clients");
   loop.run();
@@ -122,7 +175,7 @@ int dispatch(const Options& o) {
       return 0;
     }
     case Options::Action::run:
-      return run(config);
+      return run(config, o.bus);
   }
   return 1;
 }
