@@ -6,9 +6,11 @@
 //   tlsbench handshake  --port P  TLS  --seconds S [--concurrency C] [--resume] --pids A,B
 //   tlsbench idle       --port P [TLS] --sessions N --pids A,B
 //   tlsbench fanout     --port P [TLS] --sessions N --frames F --interval-us U --ctl SOCK
+//   tlsbench storm      --port P  TLS  --sessions N [--resume]   N clients reconnecting at once
 // TLS = --cert FILE --key FILE [--server-cert FILE (pinned)]; or --plain for raw TCP.
 // Each prints one JSON object on stdout; the exit status is non-zero only when the run could not
 // be made at all (a wrong echo is reported in the JSON and by the exit status 3).
+#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -278,6 +280,49 @@ int cmd_handshake(const Args& a) {
   return 0;
 }
 
+// N clients connect at the same instant (a gateway reboot, a Wi-Fi access point coming back).
+// Done when every one of them is relaying: one byte sent by the first session comes back from
+// the echo device to all of them (device output fans out to every session of the port).
+int cmd_storm(const Args& a) {
+  ClientContext ctx(client_options(a));
+  const int n = static_cast<int>(num(a, "sessions", 1000));
+  const bool resume = a.count("resume") > 0;
+  if (resume) {  // one ticket per client, as each would hold from its last session
+    Dialer prime(ctx, true);
+    prime.run(n, 32, 120, false);
+  }
+  Dialer d(ctx, resume);
+  std::uint64_t t0 = mono_ns();
+  d.run(n, n, 30, true);
+  std::uint64_t t_handshakes = mono_ns();
+  auto& kept = d.kept();
+  std::vector<bool> got(kept.size(), false);
+  std::size_t relaying = 0;
+  if (!kept.empty()) SSL_write(kept[0].ssl.get(), "x", 1);
+  std::vector<pollfd> fds(kept.size());
+  for (std::size_t i = 0; i < kept.size(); ++i) fds[i] = {kept[i].fd, POLLIN, 0};
+  unsigned char buf[256];
+  while (relaying < kept.size() && mono_ns() - t0 < 30'000'000'000ull) {
+    if (poll(fds.data(), fds.size(), 100) <= 0) continue;
+    for (std::size_t i = 0; i < kept.size(); ++i) {
+      if (got[i] || !(fds[i].revents & POLLIN)) continue;
+      if (SSL_read(kept[i].ssl.get(), buf, sizeof buf) > 0) {
+        got[i] = true;
+        fds[i].events = 0;
+        ++relaying;
+      }
+      ERR_clear_error();
+    }
+  }
+  std::uint64_t t_relaying = mono_ns();
+  Json().add("sessions", static_cast<double>(n)).add("handshakes", static_cast<double>(d.completed))
+      .add("failed", static_cast<double>(d.failed)).add("reused", static_cast<double>(d.reused))
+      .add("why", d.first_error).add("relaying", static_cast<double>(relaying))
+      .add("handshakes_s", static_cast<double>(t_handshakes - t0) / 1e9)
+      .add("all_relaying_s", static_cast<double>(t_relaying - t0) / 1e9).print();
+  return relaying == static_cast<std::size_t>(n) ? 0 : 3;
+}
+
 int cmd_idle(const Args& a) {
   ClientContext ctx(client_options(a));
   auto roots = pids(a);
@@ -412,9 +457,10 @@ int main(int argc, char** argv) {
     if (cmd == "reject") return cmd_reject(a);
     if (cmd == "throughput") return cmd_throughput(a);
     if (cmd == "handshake") return cmd_handshake(a);
+    if (cmd == "storm") return cmd_storm(a);
     if (cmd == "idle") return cmd_idle(a);
     if (cmd == "fanout") return cmd_fanout(a);
-    std::fprintf(stderr, "usage: tlsbench latency|reject|throughput|handshake|idle|fanout [options]\n");
+    std::fprintf(stderr, "usage: tlsbench latency|reject|throughput|handshake|idle|fanout|storm [options]\n");
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tlsbench %s: %s\n", cmd.c_str(), e.what());

@@ -82,7 +82,7 @@ class ClientContext {
   }
   void keep_session(SSL_SESSION* s) {
     sessions_.push_back(s);
-    if (sessions_.size() > 256) {
+    if (sessions_.size() > 8192) {
       SSL_SESSION_free(sessions_.front());
       sessions_.pop_front();
     }
