@@ -1,0 +1,44 @@
+// ttygate-client's commands: one function per command, each returning the exit code
+// (exit_codes.hpp) after printing at most one "ttygate-client: ..." line per failure on stderr.
+// main.cpp only parses the command line into Settings and calls one of these.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "common/result.hpp"
+#include "common/unique_fd.hpp"
+#include "ktls/identity.hpp"
+#include "tools/ttygate-client/store.hpp"
+
+namespace ttygate::client {
+
+struct Settings {
+  std::filesystem::path dir;  // identity and known gateways: --identity-dir or $XDG_CONFIG_HOME/ttygate
+  std::chrono::milliseconds timeout{10000};  // TCP connect + handshake
+  bool stats = false;                        // print handshake time and bytes to stderr
+  std::string name;                          // pair --name
+  std::string expect_fingerprint;            // pair --expect-fingerprint
+  std::filesystem::path link;                // bridge --link
+};
+
+int run_pair(const Settings& settings, const std::string& target);
+int run_connect(const Settings& settings, const std::string& target);
+int run_bridge(const Settings& settings, const std::string& target);
+int run_list(const Settings& settings);
+int run_forget(const Settings& settings, const std::string& name);
+int run_fingerprint(const Settings& settings);
+
+// Shared by the commands (context.cpp).
+std::filesystem::path default_dir();  // $XDG_CONFIG_HOME/ttygate, else ~/.config/ttygate
+void say(const std::string& line);    // "ttygate-client: line" on stderr
+Result<ktls::Identity> client_identity(const Settings& settings);
+Result<GatewayStore> open_store(const Settings& settings);
+// A paired gateway by name, or by the address it was paired at.
+Result<KnownGateway> resolve(const GatewayStore& store, const std::string& target);
+// A signalfd for SIGINT, SIGTERM and SIGHUP, which are blocked from then on.
+Result<UniqueFd> stop_signals();
+
+}  // namespace ttygate::client

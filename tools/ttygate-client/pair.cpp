@@ -1,0 +1,92 @@
+// pair HOST[:PORT]: connect during the gateway's pairing window, show the code, wait for the
+// verdict, and pin the gateway's key under a name.
+#include <cstdio>
+
+#include "tools/ttygate-client/commands.hpp"
+#include "tools/ttygate-client/connection.hpp"
+#include "tools/ttygate-client/exit_codes.hpp"
+#include "tools/ttygate-client/pairing.hpp"
+
+namespace ttygate::client {
+namespace {
+
+// The gateway's window lasts 120 s by default; a person may need all of it to confirm.
+constexpr std::chrono::minutes kVerdictTimeout{10};
+
+// The name to keep the pin under, or an error when --name already pins another key. A name
+// taken from the certificate gets a suffix instead.
+Result<std::string> choose_name(const Settings& settings, const GatewayStore& store, SSL* ssl, const ktls::Pin& pin) {
+  auto taken = [&](const std::string& name) {
+    const KnownGateway* known = store.find(name);
+    return known && known->pin != pin;
+  };
+  if (!settings.name.empty()) {
+    if (taken(settings.name))
+      return Error(std::make_error_code(std::errc::file_exists),
+                   "the name " + settings.name + " already pins another gateway's key; choose another --name or "
+                   "run: ttygate-client forget " + settings.name);
+    return settings.name;
+  }
+  std::string base = sanitise_gateway_name(peer_common_name(ssl)).substr(0, 60), name = base;
+  for (int n = 2; taken(name); ++n) name = base + "-" + std::to_string(n);
+  return name;
+}
+
+int fail(const std::string& what, const Error& error) {
+  say("Failed to " + what + ": " + error.message());
+  return kExitFailure;
+}
+
+}  // namespace
+
+int run_pair(const Settings& settings, const std::string& target) {
+  auto endpoint = parse_endpoint(target);
+  if (!endpoint) return say(endpoint.error().context()), kExitUsage;
+  std::optional<ktls::Pin> expected;
+  if (!settings.expect_fingerprint.empty()) {
+    expected = ktls::pin_from_text(settings.expect_fingerprint);
+    if (!expected) return say("--expect-fingerprint: not a fingerprint: " + settings.expect_fingerprint), kExitUsage;
+  }
+  auto identity = client_identity(settings);
+  if (!identity) return fail("load the client identity", identity.error());
+  auto store = open_store(settings);
+  if (!store) return fail("read the known gateways", store.error());
+  auto signals = stop_signals();
+  if (!signals) return fail("watch signals", signals.error());
+  auto connector = Connector::make(*identity, expected);
+  if (!connector) return fail("set up TLS", connector.error());
+
+  auto connection = (*connector)->connect(*endpoint, settings.timeout, signals->get());
+  if (!connection) {
+    if (auto presented = (*connector)->mismatched_key()) {
+      say("the gateway at " + endpoint->text() + " is not the expected one: it presented " +
+          ktls::fingerprint(*presented) + ", not " + ktls::fingerprint(*expected) + "; nothing was paired");
+      return kExitKeyMismatch;
+    }
+    return fail("connect to " + endpoint->text(), connection.error());
+  }
+  if (settings.stats) say("handshake: " + describe(connection->stats));
+  SSL* ssl = connection->channel->ssl();
+  auto name = choose_name(settings, *store, ssl, connection->pin);
+  if (!name) return fail("pair", name.error());
+  auto code = pairing_code(ssl);
+  if (!code) return fail("pair", code.error());
+  std::printf("Pairing code: %s \u2014 check that the gateway shows the same code\n", code->c_str());
+  std::fflush(stdout);
+
+  auto verdict = await_verdict(*connection->channel, kVerdictTimeout, signals->get());
+  if (!verdict) return fail("pair with " + endpoint->text(), verdict.error());
+  if (verdict->kind == Verdict::refused) {
+    say("the gateway did not accept the pairing (code not confirmed, window closed, or another device "
+        "tried to pair at the same time); nothing was stored");
+    return kExitPairingRefused;
+  }
+  connection->channel->close_notify();
+  if (auto stored = store->put({*name, *endpoint, connection->pin}); !stored)
+    return fail("store the gateway's key", stored.error());
+  std::printf("Paired with %s at %s as %s\nGateway fingerprint: %s\n", name->c_str(), endpoint->text().c_str(),
+              verdict->role.c_str(), ktls::fingerprint(connection->pin).c_str());
+  return kExitOk;
+}
+
+}  // namespace ttygate::client
