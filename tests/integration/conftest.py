@@ -147,10 +147,11 @@ class Gateway:
     def add_client(self, cert, name, role="control"):
         return self.cli("--add-client", cert, "--name", name, "--role", role)
 
-    def start(self):
+    def start(self, args=(), env=None):
+        """env: extra environment variables (e.g. the private bus address of test_dbus_*.py)."""
         self.logfile = open(self.log_path, "w")
-        self.proc = subprocess.Popen([TTYGATED, "--config", self.config], stdout=self.logfile,
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([TTYGATED, "--config", self.config, *args], stdout=self.logfile,
+                                     stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, "ttygated exited at start:\n" + self.log()

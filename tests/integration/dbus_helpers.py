@@ -1,0 +1,178 @@
+"""A private system bus with ttygate's shipped policy, and the peers the D-Bus tests use:
+busctl (as root or as nobody), ttygatectl, dbus-monitor and `openssl s_client` as a pairing
+client that prints the TLS exporter the pairing code comes from."""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+from conftest import BUILD_DIR, OPENSSL
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "../.."))
+POLICY = os.path.join(ROOT, "units", "org.ttygate.Gateway1.conf")
+BUS_CONFIG = os.path.join(ROOT, "tests", "data", "test-system-bus.conf.in")
+TTYGATECTL = os.path.join(BUILD_DIR, "tools", "ttygatectl")
+SERVICE = "org.ttygate.Gateway1"
+GATEWAY = "/org/ttygate/Gateway1"
+
+
+class PrivateBus:
+    """dbus-daemon on a socket that `nobody` can reach too (pytest's tmp_path is 0700)."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="ttygate-bus-")
+        os.chmod(self.dir, 0o755)
+        self.address = "unix:path=" + os.path.join(self.dir, "system_bus_socket")
+        config = os.path.join(self.dir, "bus.conf")
+        with open(BUS_CONFIG) as f, open(config, "w") as out:
+            out.write(f.read().replace("@LISTEN@", self.address).replace("@POLICY@", POLICY))
+        self.proc = subprocess.Popen(["dbus-daemon", "--config-file=" + config, "--nofork", "--print-address"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert self.proc.stdout.readline(), "dbus-daemon did not start"
+        self.env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": self.address}
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def run(self, argv, as_nobody=False, timeout=20):
+        if as_nobody:
+            argv = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *argv]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=self.env)
+
+    def busctl(self, *args, as_nobody=False, check=True):
+        r = self.run(["busctl", "--system", *args], as_nobody=as_nobody)
+        if check:
+            assert r.returncode == 0, r.stderr
+        return r
+
+    def get(self, path, interface, prop):
+        """A property's value as busctl prints it, without the type: 's "x"' -> '"x"'."""
+        out = self.busctl("get-property", SERVICE, path, interface, prop).stdout.strip()
+        return out.split(" ", 1)[1]
+
+    def ctl(self, *args, as_nobody=False):
+        return self.run([TTYGATECTL, *args], as_nobody=as_nobody)
+
+    def monitor(self):
+        return Monitor(self.env)
+
+    def wait_name(self, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if SERVICE in self.busctl("list", "--acquired").stdout:
+                return
+            time.sleep(0.05)
+        raise AssertionError("ttygated never took its bus name")
+
+
+class Reader:
+    """Collects a process's output in the background."""
+
+    def __init__(self, proc):
+        self.proc = proc
+        self.data = b""
+        self.lock = threading.Lock()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        while chunk := self.proc.stdout.read1(65536):
+            with self.lock:
+                self.data += chunk
+
+    def text(self):
+        with self.lock:
+            return self.data.decode(errors="replace")
+
+    def wait_for(self, pattern, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            m = re.search(pattern, self.text())
+            if m:
+                return m
+            time.sleep(0.02)
+        raise AssertionError(f"{pattern!r} never appeared in:\n{self.text()}")
+
+
+class Monitor(Reader):
+    """dbus-monitor on the gateway's signals: PropertiesChanged, InterfacesAdded, Pairing*."""
+
+    def __init__(self, env):
+        proc = subprocess.Popen(["dbus-monitor", "--system", f"type='signal',sender='{SERVICE}'"],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        super().__init__(proc)
+        time.sleep(0.3)  # subscribed before the test acts
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=5)
+
+
+class PairingClient(Reader):
+    """A real TLS 1.3 peer that prints EXPORTER-ttygate-pairing: openssl s_client."""
+
+    def __init__(self, port, cert, key):
+        proc = subprocess.Popen(
+            [OPENSSL, "s_client", "-connect", f"127.0.0.1:{port}", "-cert", cert, "-key", key, "-tls1_3",
+             "-keymatexport", "EXPORTER-ttygate-pairing", "-keymatexportlen", "4", "-ign_eof"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        super().__init__(proc)
+
+    def code(self, timeout=10.0):
+        """The 6-digit code the client derives: 4 exporter bytes, big-endian, mod 10^6."""
+        hexbytes = self.wait_for(r"Keying material: ([0-9A-F]{8})", timeout).group(1)
+        return "%06d" % (int(hexbytes, 16) % 1000000)
+
+    def send(self, data):
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def ended(self, timeout=5.0):
+        """True when the gateway ended the connection (s_client exits after close_notify/EOF)."""
+        try:
+            self.proc.wait(timeout=timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=5)
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def bus():
+    b = PrivateBus()
+    yield b
+    b.stop()
+
+
+def start_on_bus(gateway, bus, env=None):
+    gateway.start(env={"DBUS_SYSTEM_BUS_ADDRESS": bus.address, **(env or {})})
+    bus.wait_name()
+    return gateway
+
+
+def pairing_config(confirm="code", guard_ms=500, default_role="control"):
+    return f'[pairing]\nconfirm = "{confirm}"\nauto_guard_ms = {guard_ms}\ndefault_role = "{default_role}"\n'
+
+
+def client_path_of(bus, name):
+    out = bus.busctl("tree", "--list", SERVICE).stdout.split()
+    for path in out:
+        if "/client/" in path and bus.get(path, "org.ttygate.Client1", "Name") == f'"{name}"':
+            return path
+    raise AssertionError(f"no client object named {name}")
+
+
+def session_paths(bus):
+    return [p for p in bus.busctl("tree", "--list", SERVICE).stdout.split() if "/session/" in p]
