@@ -3,6 +3,8 @@
 #include "daemon/client_store.hpp"
 
 #include <gtest/gtest.h>
+
+#include "tests/unit/temp_dir.hpp"
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,30 +19,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
+class TempDir : public ttygate::test_support::TempDir {
  public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "ttygate-store-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) std::abort();
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ignored);
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+  TempDir() : ttygate::test_support::TempDir("ttygate-store") {}
 };
 
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using ttygate::test_support::read_bytes;
 
 void write_bytes(const fs::path& path, const std::string& bytes, fs::perms perms = fs::perms::owner_read | fs::perms::owner_write) {
   std::ofstream(path, std::ios::binary) << bytes;
@@ -423,10 +407,8 @@ using ttygate::daemon::ClientStore;
 }  // namespace
 
 TEST(ClientStoreLastSeen, MarksStayInMemoryUntilFlushed) {
-  auto dir = std::filesystem::temp_directory_path() / ("ttygate-seen-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  auto path = dir / "clients";
+  ttygate::test_support::TempDir dir;
+  auto path = dir.path() / "clients";
   auto store = ClientStore::open(path);
   ASSERT_TRUE(store.ok());
   Client c;
@@ -435,15 +417,12 @@ TEST(ClientStoreLastSeen, MarksStayInMemoryUntilFlushed) {
   c.added_at = 100;
   ASSERT_TRUE(store->add(c).ok());
   auto before = std::filesystem::last_write_time(path);
-  std::string on_disk_before;
-  { std::ifstream in(path); on_disk_before.assign(std::istreambuf_iterator<char>(in), {}); }
+  const std::string on_disk_before = ttygate::test_support::read_bytes(path);
 
   store->mark_seen(c.pin, 5000);
   EXPECT_EQ(store->find(c.pin)->last_seen, 5000);
   EXPECT_TRUE(store->unsaved());
-  std::string on_disk_after_mark;
-  { std::ifstream in(path); on_disk_after_mark.assign(std::istreambuf_iterator<char>(in), {}); }
-  EXPECT_EQ(on_disk_after_mark, on_disk_before);  // no write on the connection path
+  EXPECT_EQ(ttygate::test_support::read_bytes(path), on_disk_before);  // no write on the connection path
   EXPECT_EQ(std::filesystem::last_write_time(path), before);
 
   ASSERT_TRUE(store->flush().ok());
@@ -451,14 +430,11 @@ TEST(ClientStoreLastSeen, MarksStayInMemoryUntilFlushed) {
   auto reopened = ClientStore::open(path);
   ASSERT_TRUE(reopened.ok());
   EXPECT_EQ(reopened->find(c.pin)->last_seen, 5000);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(ClientStoreLastSeen, AnyOtherChangeWritesPendingMarksToo) {
-  auto dir = std::filesystem::temp_directory_path() / ("ttygate-seen2-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  auto store = ClientStore::open(dir / "clients");
+  ttygate::test_support::TempDir dir;
+  auto store = ClientStore::open(dir.path() / "clients");
   ASSERT_TRUE(store.ok());
   Client a, b;
   a.pin.fill(1);
@@ -469,8 +445,7 @@ TEST(ClientStoreLastSeen, AnyOtherChangeWritesPendingMarksToo) {
   store->mark_seen(a.pin, 777);
   ASSERT_TRUE(store->add(b).ok());
   EXPECT_FALSE(store->unsaved());
-  auto reopened = ClientStore::open(dir / "clients");
+  auto reopened = ClientStore::open(dir.path() / "clients");
   ASSERT_TRUE(reopened.ok());
   EXPECT_EQ(reopened->find(a.pin)->last_seen, 777);
-  std::filesystem::remove_all(dir);
 }

@@ -3,6 +3,8 @@
 #include "ktls/identity.hpp"
 
 #include <gtest/gtest.h>
+
+#include "tests/unit/temp_dir.hpp"
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
@@ -16,29 +18,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
+class TempDir : public ttygate::test_support::TempDir {
  public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "ttygate-identity-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) std::abort();
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+  TempDir() : ttygate::test_support::TempDir("ttygate-identity") {}
 };
 
-std::string read_bytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using ttygate::test_support::read_bytes;
 
 void write_bytes(const fs::path& path, const std::string& bytes, mode_t mode = 0600) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
