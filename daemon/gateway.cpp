@@ -53,14 +53,11 @@ Result<void> Gateway::start() {
     }
     relay.start();
   }
+  flush_store_periodically();
   return success();
 }
 
 void Gateway::on_accept(Relay& relay, UniqueFd fd, Peer peer) {
-  if (handshaking_ >= config_.limits.max_handshakes) {
-    log::warning("Refused " + peer.text + ": " + std::to_string(handshaking_) + " handshakes already in progress");
-    return;
-  }
   if (auto kept = apply_keepalive(fd.get(), config_.keepalive); !kept)
     log::warning("Failed to set keep-alive on " + peer.text + ": " + kept.error().message() + ", ignoring");
   SslPtr ssl(SSL_new(tls_.get()));
@@ -73,7 +70,10 @@ void Gateway::on_accept(Relay& relay, UniqueFd fd, Peer peer) {
   auto& session = *sessions_.emplace(id, std::make_unique<Session>(*this, relay, id, std::move(fd), std::move(peer),
                                                                    std::move(ssl)))
                        .first->second;
-  ++handshaking_;
+  if (++handshaking_ == config_.limits.max_handshakes) {
+    log::notice("Pausing accept: " + std::to_string(handshaking_) + " handshakes in progress (limits.max_handshakes)");
+    for (auto& listener : listeners_) listener->pause();
+  }
   session.start(config_.limits.handshake_timeout);
 }
 
@@ -129,21 +129,24 @@ bool Gateway::confirm(const Session& session) {
   if (!client || client->role != session.role()) return false;
   const Relay& relay = session.relay();
   if (!relay.device_open() || (session.role() == Role::control && relay.controller_busy())) return false;
-  // last_seen is for people ("when did the laptop last connect"): minute precision is plenty,
-  // and it keeps a reconnect storm from becoming a storm of fsyncs.
-  std::int64_t now = std::time(nullptr);
-  if (now - client->last_seen >= 60) {
-    if (auto saved = store_.touch(session.pin(), now); !saved)
-      log::warning("Failed to record last-seen time: " + saved.error().message() + ", ignoring");
-    else
-      events_->client_changed(*store_.find(session.pin()), GatewayEvents::ClientField::last_seen);
-  }
+  // last_seen is for people ("when did the laptop last connect"): it is kept in memory and
+  // written with the next change or flush (flush_store), never with an fsync on the
+  // connection path, where it would stall every session.
+  store_.mark_seen(session.pin(), std::time(nullptr));
+  events_->client_changed(*store_.find(session.pin()), GatewayEvents::ClientField::last_seen);
   return true;
 }
 
 std::string Gateway::client_name(const ktls::Pin& pin) const {
   const Client* client = store_.find(pin);
   return client ? client->name : ktls::fingerprint(pin);
+}
+
+void Gateway::handshake_finished() {
+  if (handshaking_-- == config_.limits.max_handshakes) {
+    log::info("Resuming accept");
+    for (auto& listener : listeners_) listener->resume();
+  }
 }
 
 Session* Gateway::session(std::uint64_t id) {
@@ -157,7 +160,22 @@ void Gateway::reap(Session& session) {
   loop_.defer([this, id = session.id()] { sessions_.erase(id); });
 }
 
+// Last-seen marks reach the disk at most every few minutes (flash wears; an fsync stalls the
+// loop), and at shutdown.
+void Gateway::flush_store_periodically() {
+  store_flush_.set(loop_, loop_.timeout(std::chrono::minutes(5), [this](int) {
+    flush_store();
+    flush_store_periodically();
+  }));
+}
+
+void Gateway::flush_store() {
+  if (auto saved = store_.flush(); !saved)
+    log::warning("Failed to save last-seen times: " + saved.error().message() + ", keeping them in memory");
+}
+
 void Gateway::shutdown() {
+  flush_store();
   log::info("Shutting down: closing " + std::to_string(sessions_.size()) + " sessions");
   for (auto& [id, session] : sessions_) session->close("gateway shutting down");
   loop_.defer([this] { loop_.stop(); });

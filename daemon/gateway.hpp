@@ -60,7 +60,7 @@ class Gateway final : public ktls::PeerPolicy, private PairingObserver, private 
   // take it? Records when the client was last seen.
   bool confirm(const Session& session);
   std::string client_name(const ktls::Pin& pin) const;
-  void handshake_finished() { --handshaking_; }
+  void handshake_finished();
   // A session began relaying: it becomes visible to observers.
   void session_relaying(const Session& session) { events_->session_added(session); }
   void reap(Session& session);
@@ -103,6 +103,8 @@ class Gateway final : public ktls::PeerPolicy, private PairingObserver, private 
 
   void on_accept(Relay& relay, UniqueFd fd, Peer peer);
   void rotate_ticket_keys();
+  void flush_store_periodically();
+  void flush_store();
 
   Loop& loop_;
   Config config_;
@@ -112,6 +114,7 @@ class Gateway final : public ktls::PeerPolicy, private PairingObserver, private 
   ktls::KernelTlsSupport kernel_tls_;
   ktls::TicketKeys ticket_keys_;
   Op ticket_rotation_;
+  Op store_flush_;
   std::vector<std::unique_ptr<Relay>> relays_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::map<std::uint64_t, std::unique_ptr<Session>> sessions_;

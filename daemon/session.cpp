@@ -95,6 +95,9 @@ Result<std::unique_ptr<ktls::Channel>> Session::make_channel() {
     else
       log::debug(who() + ": staying in user space: " + ready.error().message());
   }
+  // Read-ahead was off so the kernel could take over at the record boundary; in user space for
+  // good, one read() may now take several records (and a whole small record in one go).
+  SSL_set_read_ahead(ssl_.get(), 1);
   return std::unique_ptr<ktls::Channel>(std::make_unique<ktls::UserChannel>(std::move(ssl_), std::move(fd_)));
 }
 
@@ -116,9 +119,12 @@ void Session::pump_input() {
         count_traffic(st.bytes);
         if (role_ != Role::control) {
           bytes_dropped_ += st.bytes;
-          break;
+        } else if (!relay_.to_device(buffer.first(st.bytes), *this)) {
+          input_blocked_ = true;
         }
-        if (!relay_.to_device(buffer.first(st.bytes), *this)) input_blocked_ = true;
+        // Nothing decrypted left over: let poll say when the socket has more, rather than
+        // spending a read() on EAGAIN for every frame. (Poll completes at once if it has.)
+        if (relaying() && !input_blocked_ && !channel_->has_buffered_input()) return wait_input(POLLIN);
         break;
       }
       case ktls::IoStatus::wait:
