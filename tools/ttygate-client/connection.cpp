@@ -127,8 +127,10 @@ Connector::~Connector() = default;
 int Connector::on_new_session(SSL* ssl, SSL_SESSION* session) {
   auto* self = static_cast<Connector*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
   if (!SSL_SESSION_is_resumable(session)) return 0;
-  self->ticket_.reset(session);  // the newest ticket replaces the older one
-  return 1;                      // we own the reference now
+  // A copy, not a reference: this object stays the live connection's session, and a fatal error
+  // on that connection (a cut network, say) marks it not resumable, which is when we need it.
+  if (SslSessionPtr copy(SSL_SESSION_dup(session)); copy) self->ticket_ = std::move(copy);  // newest wins
+  return 0;
 }
 
 Result<Connection> Connector::connect(const Endpoint& endpoint, std::chrono::milliseconds timeout, int interrupt_fd) {
