@@ -18,7 +18,8 @@ import tty
 
 import pytest
 
-from conftest import BUILD_DIR, OPENSSL, Gateway, PtyDevice, make_identity, spki_sha256
+from conftest import BUILD_DIR, OPENSSL, Gateway, make_identity, spki_sha256
+from dbus_helpers import bus, pairing_config, start_on_bus  # noqa: F401  (bus is a fixture)
 
 CLIENT = os.path.join(BUILD_DIR, "tools", "ttygate-client")
 EXIT_FAILURE, EXIT_USAGE, EXIT_KEY_MISMATCH, EXIT_PAIRING_REFUSED = 1, 2, 3, 4
@@ -571,3 +572,82 @@ def test_bridge_resumes_each_time_the_gateway_ends_an_idle_session_and_handshake
     with open(os.path.join(BUILD_DIR, "client-handshake-costs.txt"), "w") as f:
         f.write(report + "\n")
     assert median(resumed, "received") < median(full, "received")
+
+
+# --- pairing with a real ttygated -----------------------------------------------------------
+
+def pairing_code_of(out):
+    shown = out.wait_for(text=b"check that the gateway shows the same code").decode()
+    return re.search(r"Pairing code: (\d{6}) \u2014", shown)[1]
+
+
+def test_pair_with_a_real_gateway_in_auto_mode_then_connect(gateway_factory, bus, device, idir):
+    g = start_on_bus(gateway_factory(extra=pairing_config("auto", guard_ms=500)), bus)
+    assert bus.ctl("pair", "--no-wait").returncode == 0
+    p = subprocess.Popen([CLIENT, "--identity-dir", idir, "pair", f"127.0.0.1:{g.port}"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = Reader(p.stdout)
+    code = pairing_code_of(out)
+    assert p.wait(timeout=15) == 0, p.stderr.read()
+    g.wait_log("shows code " + code)
+    assert f"Paired with test-gateway at 127.0.0.1:{g.port} as control" in out.wait_for(text=b"fingerprint").decode()
+    pin = gateway_pin(g)
+    assert client(idir, "list").stdout.decode().splitlines() == [
+        f"test-gateway 127.0.0.1:{g.port} {fingerprint(pin)}"]
+    mine = client(idir, "fingerprint").stdout.decode().strip()
+    assert mine in g.cli("--list-clients").stdout  # the gateway pinned our key
+
+    # Paired: a plain connect now relays, with no pairing line.
+    echo = device.echo_in_background()
+    try:
+        c = subprocess.Popen([CLIENT, "--identity-dir", idir, "connect", "test-gateway"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        got = Reader(c.stdout)
+        c.stdin.write(b"A led on\n")
+        c.stdin.flush()
+        assert got.wait_for(count=9) == b"A led on\n"
+        c.stdin.close()
+        assert c.wait(timeout=10) == 0
+    finally:
+        echo.stop()
+
+
+def test_pair_with_a_real_gateway_confirmed_by_code_over_dbus(gateway_factory, bus, device, idir):
+    g = start_on_bus(gateway_factory(extra=pairing_config("code")), bus)
+    assert bus.ctl("pair", "--no-wait").returncode == 0
+    p = subprocess.Popen([CLIENT, "--identity-dir", idir, "pair", f"127.0.0.1:{g.port}", "--name", "toy",
+                          "--expect-fingerprint", fingerprint(gateway_pin(g))],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = Reader(p.stdout)
+    try:
+        code = pairing_code_of(out)
+        g.wait_log("shows code " + code)  # the same code on both sides
+        time.sleep(0.3)
+        assert p.poll() is None  # waiting for the person
+        r = bus.ctl("confirm", code)
+        assert r.returncode == 0, r.stderr
+        assert p.wait(timeout=10) == 0, p.stderr.read()
+    finally:
+        p.kill()
+        p.wait()
+    assert client(idir, "list").stdout.decode().split()[0] == "toy"
+
+
+def test_a_wrong_code_confirmed_on_the_gateway_refuses_the_client(gateway_factory, bus, device, idir):
+    g = start_on_bus(gateway_factory(extra=pairing_config("code")), bus)
+    assert bus.ctl("pair", "--no-wait").returncode == 0
+    p = subprocess.Popen([CLIENT, "--identity-dir", idir, "pair", f"127.0.0.1:{g.port}"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = Reader(p.stdout)
+    try:
+        code = pairing_code_of(out)
+        wrong = f"{(int(code) + 1) % 1000000:06d}"
+        g.wait_log("shows code " + code)
+        bus.ctl("confirm", wrong)
+        assert p.wait(timeout=10) == EXIT_PAIRING_REFUSED
+        assert b"did not accept the pairing" in p.stderr.read()
+    finally:
+        p.kill()
+        p.wait()
+    assert client(idir, "list").stdout == b""
+    assert client(idir, "fingerprint").stdout.decode().strip() not in g.cli("--list-clients").stdout
