@@ -271,3 +271,16 @@ def test_bus_none_does_not_try_the_bus(gateway_factory, client, device, bus):
     time.sleep(0.3)
     assert SERVICE not in bus.busctl("list", "--acquired").stdout
     assert "D-Bus" not in g.log()
+
+
+def test_install_puts_the_bus_policy_and_the_interface_where_dbus_looks(tmp_path):
+    from conftest import BUILD_DIR
+    import subprocess
+    # DESTDIR keeps every file (the absolute sysconfdir too) inside tmp_path.
+    r = subprocess.run(["cmake", "--install", BUILD_DIR, "--prefix", "/usr"], capture_output=True, text=True,
+                       timeout=120, env={**os.environ, "DESTDIR": str(tmp_path)})
+    assert r.returncode == 0, r.stderr
+    policy = tmp_path / "usr/share/dbus-1/system.d/org.ttygate.Gateway1.conf"
+    assert policy.read_bytes() == open(os.path.join(ROOT, "units", "org.ttygate.Gateway1.conf"), "rb").read()
+    assert (tmp_path / "usr/share/dbus-1/interfaces/org.ttygate.Gateway1.xml").exists()
+    assert (tmp_path / "usr/bin/ttygatectl").exists()
