@@ -16,7 +16,7 @@ SRCREV = "0000000000000000000000000000000000000000"
 PV = "0.1.0+git${SRCPV}"
 S = "${WORKDIR}/git"
 
-DEPENDS = "openssl liburing systemd tomlplusplus"
+DEPENDS = "openssl liburing systemd tomlplusplus libgpiod"
 
 inherit cmake pkgconfig systemd useradd features_check
 
@@ -46,7 +46,9 @@ PACKAGES =+ "${PN}-toysim"
 FILES:${PN}-toysim = "${bindir}/toysim"
 SUMMARY:${PN}-toysim = "Simulated serial sensor/actor device on a pty, for ttygate demos"
 
-FILES:${PN} += "${nonarch_libdir}/sysusers.d ${nonarch_libdir}/tmpfiles.d"
+# The bus policy (who may manage org.ttygate.Gateway1) and the interface's introspection XML.
+FILES:${PN} += "${nonarch_libdir}/sysusers.d ${nonarch_libdir}/tmpfiles.d ${datadir}/dbus-1"
+RDEPENDS:${PN} += "dbus"
 CONFFILES:${PN} = "${sysconfdir}/ttygate/ttygated.toml"
 
 # Kernel TLS moves record crypto into the kernel; without the module every session runs over
