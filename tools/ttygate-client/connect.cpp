@@ -70,7 +70,10 @@ int run_connect(const Settings& settings, const std::string& target) {
   auto store = open_store(settings);
   if (!store) return fail("read the known gateways", store.error());
   auto gateway = resolve(*store, target);
-  if (!gateway) return say(gateway.error().context()), kExitFailure;
+  if (!gateway) {
+    say(gateway.error().context());
+    return kExitFailure;
+  }
   auto identity = client_identity(settings);
   if (!identity) return fail("load the client identity", identity.error());
   auto signals = stop_signals();

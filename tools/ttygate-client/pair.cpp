@@ -37,15 +37,20 @@ int fail(const std::string& what, const Error& error) {
   return kExitFailure;
 }
 
+int usage(const std::string& what) {
+  say(what);
+  return kExitUsage;
+}
+
 }  // namespace
 
 int run_pair(const Settings& settings, const std::string& target) {
   auto endpoint = parse_endpoint(target);
-  if (!endpoint) return say(endpoint.error().context()), kExitUsage;
+  if (!endpoint) return usage(endpoint.error().context());
   std::optional<ktls::Pin> expected;
   if (!settings.expect_fingerprint.empty()) {
     expected = ktls::pin_from_text(settings.expect_fingerprint);
-    if (!expected) return say("--expect-fingerprint: not a fingerprint: " + settings.expect_fingerprint), kExitUsage;
+    if (!expected) return usage("--expect-fingerprint: not a fingerprint: " + settings.expect_fingerprint);
   }
   auto identity = client_identity(settings);
   if (!identity) return fail("load the client identity", identity.error());
@@ -63,7 +68,7 @@ int run_pair(const Settings& settings, const std::string& target) {
           ktls::fingerprint(*presented) + ", not " + ktls::fingerprint(*expected) + "; nothing was paired");
       return kExitKeyMismatch;
     }
-    return fail("connect to " + endpoint->text(), connection.error());
+    return fail("reach the gateway", connection.error());
   }
   if (settings.stats) say("handshake: " + describe(connection->stats));
   SSL* ssl = connection->channel->ssl();
@@ -77,8 +82,10 @@ int run_pair(const Settings& settings, const std::string& target) {
   auto verdict = await_verdict(*connection->channel, kVerdictTimeout, signals->get());
   if (!verdict) return fail("pair with " + endpoint->text(), verdict.error());
   if (verdict->kind == Verdict::refused) {
-    say("the gateway did not accept the pairing (code not confirmed, window closed, or another device "
-        "tried to pair at the same time); nothing was stored");
+    // In TLS 1.3 a gateway with no window open refuses our certificate only after our side of
+    // the handshake is done, so that case ends up here too.
+    say("the gateway did not accept the pairing (no pairing window open, code not confirmed, or another "
+        "device tried to pair at the same time); nothing was stored");
     return kExitPairingRefused;
   }
   connection->channel->close_notify();
