@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "common/log.hpp"
@@ -64,10 +65,7 @@ Listener::Listener(Loop& loop, UniqueFd socket, std::string text, const std::vec
     : loop_(loop), socket_(std::move(socket)), text_(std::move(text)), allow_from_(allow_from),
       on_accept_(std::move(on_accept)) {}
 
-void Listener::pause() {
-  paused_ = true;
-  accept_.reset();
-}
+void Listener::pause() { paused_ = true; }
 
 void Listener::resume() {
   if (!paused_) return;
@@ -76,18 +74,27 @@ void Listener::resume() {
 }
 
 void Listener::arm() {
-  if (paused_) return;
+  if (paused_ || accept_.armed() || retry_.armed()) return;
   accept_.set(loop_, loop_.accept(socket_.get(), [this](int res) { on_accept(res); }));
 }
 
+// The next accept is armed only after this connection was handed on, so a pause that the
+// hand-over causes finds nothing armed: no accepted connection can be lost to a cancel.
 void Listener::on_accept(int res) {
-  arm();
-  if (res < 0) {
-    // EMFILE and friends: keep listening; the next accept may succeed once sessions end.
-    log::warning("Failed to accept on " + text_ + ": " + std::strerror(-res));
+  if (res >= 0) {
+    take(UniqueFd(res));
+  } else if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
+    // The backlog still holds the connection: accepting again at once would only spin.
+    log::warning("Failed to accept on " + text_ + ": " + std::strerror(-res) + "; retrying in 100 ms");
+    retry_.set(loop_, loop_.timeout(std::chrono::milliseconds(100), [this](int) { arm(); }));
     return;
+  } else {
+    log::warning("Failed to accept on " + text_ + ": " + std::strerror(-res));
   }
-  UniqueFd fd(res);
+  arm();
+}
+
+void Listener::take(UniqueFd fd) {
   Peer peer;
   socklen_t len = sizeof peer.addr;
   if (::getpeername(fd.get(), reinterpret_cast<sockaddr*>(&peer.addr), &len) < 0) return;

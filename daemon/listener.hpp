@@ -44,6 +44,10 @@ class Listener {
   void start() { arm(); }
   // While paused, connections wait in the kernel's listen backlog (SYN cookies beyond it)
   // instead of being accepted and closed: a reconnect storm queues rather than fails.
+  // Pausing never cancels an accept already armed (the kernel may have taken a connection
+  // for it that a cancel would lose): that one connection is still handed on, and no new
+  // accept is armed until resume(). With several listeners the limit may thus be passed by one
+  // connection per other listener.
   void pause();
   void resume();
   const std::string& text() const { return text_; }
@@ -51,6 +55,7 @@ class Listener {
  private:
   void arm();
   void on_accept(int res);
+  void take(UniqueFd fd);
 
   Loop& loop_;
   UniqueFd socket_;
@@ -58,6 +63,7 @@ class Listener {
   const std::vector<Cidr>& allow_from_;
   OnAccept on_accept_;
   Op accept_;
+  Op retry_;  // after running out of descriptors or memory: accept again a little later
   bool paused_ = false;
 };
 

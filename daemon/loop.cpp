@@ -1,5 +1,7 @@
 #include "daemon/loop.hpp"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <system_error>
@@ -43,6 +45,7 @@ OpId Loop::reserve(Handler handler) {
   }
   Slot& slot = slots_[index];
   slot.busy = true;
+  slot.result_is_fd = false;
   slot.handler = std::move(handler);
   return make_id(index, slot.generation);
 }
@@ -87,6 +90,7 @@ OpId Loop::write(int fd, const void* data, unsigned size, Handler handler) {
 
 OpId Loop::accept(int fd, Handler handler) {
   OpId id = reserve(std::move(handler));
+  slots_[static_cast<std::uint32_t>(id)].result_is_fd = true;
   io_uring_sqe* sqe = next_sqe();
   io_uring_prep_accept(sqe, fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
   io_uring_sqe_set_data64(sqe, id);
@@ -119,11 +123,13 @@ void Loop::complete(OpId id, int res) {
   Slot* slot = slot_of(id);
   if (!slot) return;
   Handler handler = std::move(slot->handler);
+  const bool orphan_fd = !handler && slot->result_is_fd && res >= 0;
   slot->handler = nullptr;
   slot->busy = false;
   ++slot->generation;
   free_.push_back(static_cast<std::uint32_t>(id));
   if (handler) handler(res);
+  else if (orphan_fd) ::close(res);  // the cancel came too late: nobody else owns it
 }
 
 unsigned Loop::run_once(std::chrono::milliseconds max_wait) {

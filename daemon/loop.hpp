@@ -38,7 +38,10 @@ class Loop {
   OpId poll(int fd, unsigned events, Handler handler);        // res: revents or -errno
   OpId read(int fd, void* buffer, unsigned size, Handler handler);   // res: bytes or -errno
   OpId write(int fd, const void* data, unsigned size, Handler handler);
-  OpId accept(int fd, Handler handler);                       // res: new fd (O_CLOEXEC|O_NONBLOCK)
+  // res: new fd (O_CLOEXEC|O_NONBLOCK). If the accept is cancelled but the kernel had already
+  // taken a connection, the loop closes that fd: it would otherwise leak, and its client would
+  // wait for a handshake that never comes.
+  OpId accept(int fd, Handler handler);
   OpId timeout(std::chrono::nanoseconds after, Handler handler);  // res: -ETIME when it fired
   // The handler will not run; the kernel's CQE is swallowed when it arrives. Stale ids are ignored.
   void cancel(OpId id);
@@ -58,6 +61,7 @@ class Loop {
     std::uint32_t generation = 1;
     bool busy = false;
     Handler handler;  // empty once cancelled
+    bool result_is_fd = false;  // an accept: a cancelled one's fd is closed on completion
     __kernel_timespec ts{};
   };
 

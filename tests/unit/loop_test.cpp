@@ -1,7 +1,10 @@
 #include "daemon/loop.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -112,4 +115,51 @@ TEST(ALoop, StopsRunningWhenAHandlerAsksIt) {
   loop.timeout(1ms, [&](int) { loop.stop(); });
   loop.run();  // returns: the test would hang otherwise
   SUCCEED();
+}
+
+namespace {
+
+// A listening socket on a free loopback port, and a client already connected to it (the
+// connection waits in the backlog until accepted).
+struct Backlog {
+  UniqueFd listener, client;
+  Backlog() {
+    listener.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    EXPECT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), len), 0);
+    EXPECT_EQ(::listen(listener.get(), 8), 0);
+    EXPECT_EQ(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
+    client.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    EXPECT_EQ(::connect(client.get(), reinterpret_cast<sockaddr*>(&addr), len), 0);
+  }
+  // True when the server side of the client's connection was closed (EOF or reset).
+  bool client_sees_close() const {
+    pollfd p{client.get(), POLLIN, 0};
+    if (::poll(&p, 1, 2000) != 1) return false;
+    char c;
+    return ::recv(client.get(), &c, 1, MSG_DONTWAIT) <= 0;
+  }
+};
+
+}  // namespace
+
+// The accept and its cancel reach the kernel together; the accept takes the waiting connection
+// at once, so the cancel finds nothing. Nobody owns that fd: the loop must close it, or the
+// client waits forever for a server that never speaks.
+TEST(ALoop, ClosesTheConnectionOfAnAcceptCancelledTooLate) {
+  Loop loop;
+  Backlog b;
+  bool ran = false, other = false;
+  auto id = loop.accept(b.listener.get(), [&](int res) {
+    ran = true;
+    if (res >= 0) ::close(res);
+  });
+  loop.cancel(id);
+  loop.timeout(20ms, [&](int) { other = true; });
+  while (!other) loop.run_once(1000ms);
+  EXPECT_FALSE(ran);
+  EXPECT_TRUE(b.client_sees_close());
 }
