@@ -15,6 +15,7 @@
 #include "daemon/gateway.hpp"
 #include "daemon/loop.hpp"
 #include "daemon/provisioning.hpp"
+#include "daemon/service_manager.hpp"
 #include "daemon/signals.hpp"
 #include "dbus/bus.hpp"
 #include "dbus/gateway_object.hpp"
@@ -137,16 +138,20 @@ int run(const Config& config, bool use_bus) {
   auto store = or_fail(ClientStore::open(client_store_path(config)), "load the client store");
   Loop loop;
   Gateway gateway(loop, config, std::move(identity), std::move(store));
+  ServiceManager service(loop);
   SignalWatch signals(loop, {SIGTERM, SIGINT}, [&](int signo) {
     log::info(std::string("Received ") + (signo == SIGTERM ? "SIGTERM" : "SIGINT"));
+    service.stopping();
     gateway.shutdown();
   });
   std::signal(SIGPIPE, SIG_IGN);
   if (auto started = gateway.start(); !started) throw std::runtime_error("Failed to start: " + started.error().message());
   BusAttachment bus = use_bus ? attach_bus(loop, gateway) : BusAttachment{};
   auto button = watch_button(loop, config, gateway);
-  log::info("Gateway " + ktls::fingerprint(gateway.identity().pin) + " running with " +
-            std::to_string(gateway.clients().clients().size()) + " paired clients");
+  const std::string running = "Gateway " + ktls::fingerprint(gateway.identity().pin) + " running with " +
+                              std::to_string(gateway.clients().clients().size()) + " paired clients";
+  log::info(running);
+  service.ready(running);
   loop.run();
   return 0;
 }
