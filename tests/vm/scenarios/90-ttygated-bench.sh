@@ -1,0 +1,161 @@
+# Measurements in the guest, kernel TLS against user-space TLS on the same kernel and the same
+# run: memory per idle session (100 sessions), relay round trip of 32-byte frames, bulk
+# throughput through the pty; and the relay experiment on a kTLS socket with io_uring
+# (bench/splice_relay): splice against recv/write, plus poll + non-blocking syscalls (the way
+# ttygated's sessions drive the socket). TCG makes absolute figures meaningless and a busy host
+# makes them noisy: every system runs at once and the latency rounds interleave them; read the
+# ratios. Asserts only that every run worked (sessions opened, echo byte-exact, kernel or user
+# space as configured); figures are "VMTEST INFO bench ..." lines.
+# binaries: ttygated tlsbench ptydev splice_relay openssl
+
+W=/tmp/bench
+mkdir -p $W && cd $W || exit 1
+FRAMES=100
+ROUNDS=3
+BYTES=524288
+SYSTEMS="auto off rw splice poll"  # ttygated tls.kernel = auto | off; splice_relay modes
+
+pass() { echo "VMTEST PASS bench $*"; }
+fail() { echo "VMTEST FAIL bench $*"; }
+info() { echo "VMTEST INFO bench $*"; }
+wait_for() {
+  limit=$(($1 * 10))
+  shift
+  i=0
+  until "$@"; do
+    i=$((i + 1))
+    [ $i -ge $limit ] && return 1
+    sleep 0.1
+  done
+}
+log_count() { grep -c "$1" "$LOG" 2>/dev/null || true; }
+log_has() { [ "$(log_count "$1")" -ge "$2" ]; }
+listening() { netstat -ltn | grep -q ":$1 "; }
+# field JSON KEY: a number or boolean from tlsbench's one-line JSON.
+field() { echo "$1" | sed -n "s/.*\"$2\": \([^,}]*\).*/\1/p"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+median() { sort -n "$1" | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+slab_kib() { awk '$1 == "Slab:" {print $2}' /proc/meminfo; }
+get() { eval "echo \${$1_$2}"; }  # get PORT auto → $PORT_auto
+TLS="--cert phone.crt --key phone.key"
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout phone.key \
+  -out phone.crt -subj /CN=phone -days 2 2>/dev/null || { fail "client key"; exit 1; }
+
+# Every system gets its own echo device (ptydev) and port.
+DEVICES=
+port=7200
+for sys in $SYSTEMS; do
+  port=$((port + 1))
+  eval "PORT_$sys=$port"
+  ptydev --link $W/tty-$sys --ctl $W/ctl-$sys > ptydev-$sys.out 2>&1 &
+  DEVICES="$DEVICES $!"
+  wait_for 10 test -S $W/ctl-$sys || { fail "ptydev: $(cat ptydev-$sys.out)"; exit 1; }
+done
+
+# ---------------------------------------------------------------- ttygated, kernel vs user
+# start_gateway auto|off: ttygated with tls.kernel = MODE; sets PID_<mode>.
+start_gateway() {
+  mode=$1
+  LOG=$W/gw-$mode.log
+  cat > gw-$mode.toml <<EOF
+[gateway]
+state_dir = "$W/state-$mode"
+[[port]]
+name = "bench"
+device = "$W/tty-$mode"
+listen = ["127.0.0.1:$(get PORT $mode)"]
+[tls]
+kernel = "$mode"
+EOF
+  ttygated --config gw-$mode.toml --add-client phone.crt --name phone --role control >/dev/null 2>&1
+  ttygated --config gw-$mode.toml > "$LOG" 2>&1 &
+  eval "PID_$mode=$!"
+  if ! wait_for 20 log_has "device $W/tty-$mode open" 1 || ! wait_for 10 listening "$(get PORT $mode)"; then
+    fail "$mode: ttygated did not start: $(tail -2 "$LOG")"
+    return 1
+  fi
+}
+
+closed_at_least() { [ "$(log_count 'closed:')" -ge "$1" ]; }
+
+# idle auto|off: 100 idle sessions; the gateway's RSS per session (tlsbench), and the kernel's
+# slab memory per session sampled while all are held. Sets RSS_<mode>, SLAB_<mode>.
+idle() {
+  mode=$1 space=kernel
+  [ "$mode" = off ] && space=user
+  LOG=$W/gw-$mode.log
+  slab0=$(slab_kib)
+  n0=$(log_count "TLS in $space space")
+  tlsbench idle --port "$(get PORT $mode)" $TLS --sessions 100 --settle-ms 3000 \
+    --pids "$(get PID $mode)" > idle.json 2> idle.err &
+  t=$!
+  wait_for 120 log_has "TLS in $space space" $((n0 + 100)) && sleep 1
+  slab1=$(slab_kib)
+  wait $t
+  j=$(cat idle.json)
+  eval "RSS_$mode=$(field "$j" rss_kib_per_session)"
+  eval "SLAB_$mode=$(awk -v a="$slab0" -v b="$slab1" 'BEGIN {printf "%.1f", (b - a) / 100}')"
+  if [ "$(field "$j" opened)" = 100 ] && log_has "TLS in $space space" $((n0 + 100)); then
+    pass "$mode: 100 idle sessions in $space space"
+  else
+    fail "$mode: idle sessions: $j $(cat idle.err)"
+  fi
+  info "$mode idle: $j; kernel slab $slab0 -> $slab1 KiB"
+  wait_for 30 closed_at_least $((n0 + 100))
+}
+
+# ---------------------------------------------------------------- the kTLS relay experiment
+start_relay() {
+  mode=$1
+  splice_relay --port "$(get PORT $mode)" --link $W/tty-$mode --mode "$mode" > relay-$mode.out 2>&1 &
+  eval "PID_$mode=$!"
+  wait_for 10 listening "$(get PORT $mode)" || { fail "splice_relay $mode: $(cat relay-$mode.out)"; return 1; }
+}
+
+# ---------------------------------------------------------------- measuring
+latency() {
+  j=$(tlsbench latency --port "$(get PORT $1)" $TLS --frames $FRAMES --warmup 50 2>&1)
+  [ "$(field "$j" byte_exact)" = true ] || { fail "$1: latency: $j"; return; }
+  field "$j" p50_us >> lat-$1
+}
+
+throughput() {
+  sys=$1
+  for dir in down up; do
+    D=$(echo $dir | tr a-z A-Z)
+    j=$(tlsbench throughput --port "$(get PORT $sys)" $TLS --dir $dir --bytes $BYTES \
+      --ctl $W/ctl-$sys --pids "$(get PID $sys)" 2>&1)
+    eval "${D}_$sys=$(field "$j" mib_per_s)"
+    eval "CPU_${D}_$sys=$(field "$j" cpu_ms_per_mib)"
+    [ "$(field "$j" byte_exact)" = true ] && pass "$sys: $dir throughput byte-exact" || fail "$sys: $dir: $j"
+    info "$sys throughput $dir: $j"
+  done
+}
+
+start_gateway auto && idle auto
+start_gateway off && idle off
+for mode in rw splice poll; do start_relay $mode; done
+rm -f lat-*
+round=1
+while [ $round -le $ROUNDS ]; do
+  for sys in $SYSTEMS; do latency $sys; done
+  round=$((round + 1))
+done
+for sys in $SYSTEMS; do
+  eval "RTT_$sys=$(median lat-$sys)"
+  [ "$(wc -l < lat-$sys)" = $ROUNDS ] && pass "$sys: round trips byte-exact in every round"
+  info "$sys RTT p50 per round (us): $(tr '\n' ' ' < lat-$sys)"
+done
+for sys in $SYSTEMS; do throughput $sys; done
+for sys in $SYSTEMS; do kill "$(get PID $sys)"; done
+kill $DEVICES
+
+info "RSS KiB per idle session: kernel TLS $RSS_auto, user-space TLS $RSS_off (kernel/user $(ratio "$RSS_auto" "$RSS_off"))"
+info "kernel slab KiB per idle session: kernel TLS $SLAB_auto, user-space TLS $SLAB_off"
+info "ttygated RTT p50 us (32 B, median of $ROUNDS rounds): kernel $RTT_auto, user $RTT_off (kernel/user $(ratio "$RTT_auto" "$RTT_off"))"
+info "ttygated MiB/s down/up: kernel $DOWN_auto/$UP_auto, user $DOWN_off/$UP_off"
+info "kTLS relay RTT p50 us: recv/write $RTT_rw, splice $RTT_splice (splice/rw $(ratio "$RTT_splice" "$RTT_rw")), poll+syscalls $RTT_poll"
+info "kTLS relay MiB/s down: recv/write $DOWN_rw, splice $DOWN_splice (splice/rw $(ratio "$DOWN_splice" "$DOWN_rw")), poll $DOWN_poll; up: recv/write $UP_rw, splice $UP_splice (splice/rw $(ratio "$UP_splice" "$UP_rw")), poll $UP_poll"
+info "kTLS relay CPU ms/MiB down: recv/write $CPU_DOWN_rw, splice $CPU_DOWN_splice, poll $CPU_DOWN_poll; up: recv/write $CPU_UP_rw, splice $CPU_UP_splice, poll $CPU_UP_poll"
+exit 0
