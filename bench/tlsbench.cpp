@@ -6,8 +6,10 @@
 //   tlsbench handshake  --port P  TLS  --seconds S [--concurrency C] [--resume] --pids A,B
 //   tlsbench idle       --port P [TLS] --sessions N --pids A,B
 //   tlsbench fanout     --port P [TLS] --sessions N --frames F --interval-us U --ctl SOCK
-//   tlsbench storm      --port P  TLS  --sessions N [--resume]   N clients reconnecting at once
-// TLS = --cert FILE --key FILE [--server-cert FILE (pinned)]; or --plain for raw TCP.
+//   tlsbench storm      --port P  TLS  --sessions N [--resume] [--pids A,B] [--tick-ms 50] [--deadline-s 10]
+//                                                     N clients reconnecting at once
+// TLS = --cert FILE --key FILE [--server-cert FILE (pinned)] [--groups P-256 (OpenSSL list:
+// X25519 is what ttygate-client offers first)]; or --plain for raw TCP.
 // Each prints one JSON object on stdout; the exit status is non-zero only when the run could not
 // be made at all (a wrong echo is reported in the JSON and by the exit status 3).
 #include <poll.h>
@@ -18,6 +20,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -30,6 +33,7 @@
 #include "bench/lib/dialer.hpp"
 #include "bench/lib/pattern.hpp"
 #include "bench/lib/proc.hpp"
+#include "bench/lib/storm.hpp"
 #include "bench/lib/tls_client.hpp"
 
 namespace {
@@ -60,7 +64,7 @@ class Json {
  public:
   Json& add(const std::string& k, double v) {
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%.6g", v);
+    std::snprintf(buf, sizeof buf, "%.10g", v);
     return raw(k, buf);
   }
   Json& add(const std::string& k, const std::string& v) {
@@ -125,6 +129,7 @@ ClientOptions client_options(const Args& a) {
   o.key = arg(a, "key");
   o.server_cert = arg(a, "server-cert");
   o.plain = a.count("plain") > 0;
+  o.groups = arg(a, "groups", "P-256");
   if (o.port.empty()) throw std::runtime_error("--port is required");
   return o;
 }
@@ -250,7 +255,7 @@ int cmd_handshake(const Args& a) {
   ClientContext ctx(client_options(a));
   bool resume = a.count("resume") > 0;
   if (resume) {
-    Dialer prime(ctx, true);
+    Dialer prime(ctx, Tickets::collect);
     int c = static_cast<int>(num(a, "concurrency", 8));
     prime.run(c, c, 5, false);
     if (!ctx.has_session()) {
@@ -260,7 +265,7 @@ int cmd_handshake(const Args& a) {
     }
   }
   auto roots = pids(a);
-  Dialer d(ctx, resume);
+  Dialer d(ctx, resume ? Tickets::use : Tickets::none);
   TreeUsage u0 = tree_usage(roots);
   std::uint64_t t0 = mono_ns();
   d.run(static_cast<int>(num(a, "count", 1 << 30)), static_cast<int>(num(a, "concurrency", 8)),
@@ -280,47 +285,92 @@ int cmd_handshake(const Args& a) {
   return 0;
 }
 
-// N clients connect at the same instant (a gateway reboot, a Wi-Fi access point coming back).
-// Done when every one of them is relaying: one byte sent by the first session comes back from
-// the echo device to all of them (device output fans out to every session of the port).
+// Seconds from the storm's start until `fraction` of all n clients were relaying; -1 if never.
+double time_to(std::vector<double> relaying_s, std::size_t n, double fraction) {
+  std::sort(relaying_s.begin(), relaying_s.end());
+  std::size_t need = static_cast<std::size_t>(std::ceil(fraction * static_cast<double>(n)));
+  return need == 0 ? 0 : need <= relaying_s.size() ? relaying_s[need - 1] : -1;
+}
+
+void add_spread(Json& j, const std::string& name, const std::vector<double>& ms) {
+  j.add(name + "_p50_ms", percentile(ms, 0.5)).add(name + "_p99_ms", percentile(ms, 0.99))
+      .add(name + "_max_ms", percentile(ms, 1.0));
+}
+
+// N clients connect at the same instant (a gateway reboot, a Wi-Fi access point coming back),
+// each with a fresh ticket of its own under --resume (primed by one full handshake each, as a
+// real client would hold from its last session). Reports when 50/90/99/100 % of them were
+// relaying, each phase's spread (TCP connect, handshake, first device byte), and every failure
+// with its reason. See bench/lib/storm.hpp for how relaying is proven.
 int cmd_storm(const Args& a) {
   ClientContext ctx(client_options(a));
-  const int n = static_cast<int>(num(a, "sessions", 1000));
-  const bool resume = a.count("resume") > 0;
-  if (resume) {  // one ticket per client, as each would hold from its last session
-    Dialer prime(ctx, true);
-    prime.run(n, 32, 120, false);
+  StormOptions o;
+  o.sessions = static_cast<int>(num(a, "sessions", 1000));
+  o.resume = a.count("resume") > 0;
+  if (auto v = arg(a, "tick-ms"); !v.empty()) o.tick_ms = std::stod(v);
+  if (auto v = arg(a, "deadline-s"); !v.empty()) o.deadline_s = std::stod(v);
+  if (auto v = arg(a, "timeout-s"); !v.empty()) o.timeout_s = std::stod(v);
+  std::string prime_error;
+  if (o.resume) {
+    Dialer prime(ctx, Tickets::collect);
+    prime.run(o.sessions, 32, 120, false);
+    prime_error = prime.first_error;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the gateway closes the primers
   }
-  Dialer d(ctx, resume);
-  std::uint64_t t0 = mono_ns();
-  d.run(n, n, 30, true);
-  std::uint64_t t_handshakes = mono_ns();
-  auto& kept = d.kept();
-  std::vector<bool> got(kept.size(), false);
-  std::size_t relaying = 0;
-  if (!kept.empty()) SSL_write(kept[0].ssl.get(), "x", 1);
-  std::vector<pollfd> fds(kept.size());
-  for (std::size_t i = 0; i < kept.size(); ++i) fds[i] = {kept[i].fd, POLLIN, 0};
-  unsigned char buf[256];
-  while (relaying < kept.size() && mono_ns() - t0 < 30'000'000'000ull) {
-    if (poll(fds.data(), fds.size(), 100) <= 0) continue;
-    for (std::size_t i = 0; i < kept.size(); ++i) {
-      if (got[i] || !(fds[i].revents & POLLIN)) continue;
-      if (SSL_read(kept[i].ssl.get(), buf, sizeof buf) > 0) {
-        got[i] = true;
-        fds[i].events = 0;
-        ++relaying;
-      }
-      ERR_clear_error();
+  const double primed = static_cast<double>(ctx.sessions());
+  auto roots = pids(a);
+  Storm storm(ctx, o);
+  TreeUsage u0 = tree_usage(roots);
+  rusage c0{}, c1{};
+  getrusage(RUSAGE_SELF, &c0);
+  storm.run();
+  getrusage(RUSAGE_SELF, &c1);
+  TreeUsage u1 = tree_usage(roots);
+  auto cpu_s = [](const rusage& r) {
+    return static_cast<double>(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
+           static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
+  };
+  const std::uint64_t t0 = storm.start();
+  auto ms = [](std::uint64_t from, std::uint64_t to) { return static_cast<double>(to - from) / 1e6; };
+  std::vector<double> relaying_s, connect_ms, handshake_ms, first_byte_ms, dial_ms;
+  std::map<std::string, int> failures;
+  double offered = 0, resumed = 0, handshaken = 0, last_handshake_s = 0;
+  for (const StormClient& c : storm.clients()) {
+    dial_ms.push_back(ms(t0, c.started));
+    offered += c.offered_ticket;
+    resumed += c.resumed;
+    if (c.connected) connect_ms.push_back(ms(c.started, c.connected));
+    if (c.handshaken) {
+      ++handshaken;
+      handshake_ms.push_back(ms(c.connected, c.handshaken));
+      last_handshake_s = std::max(last_handshake_s, ms(t0, c.handshaken) / 1000);
     }
+    if (c.relaying) {
+      first_byte_ms.push_back(ms(c.handshaken, c.relaying));
+      relaying_s.push_back(ms(t0, c.relaying) / 1000);
+    }
+    if (!c.error.empty()) ++failures[c.error];
   }
-  std::uint64_t t_relaying = mono_ns();
-  Json().add("sessions", static_cast<double>(n)).add("handshakes", static_cast<double>(d.completed))
-      .add("failed", static_cast<double>(d.failed)).add("reused", static_cast<double>(d.reused))
-      .add("why", d.first_error).add("relaying", static_cast<double>(relaying))
-      .add("handshakes_s", static_cast<double>(t_handshakes - t0) / 1e9)
-      .add("all_relaying_s", static_cast<double>(t_relaying - t0) / 1e9).print();
-  return relaying == static_cast<std::size_t>(n) ? 0 : 3;
+  std::string failed_why;
+  for (auto& [why, count] : failures) failed_why += (failed_why.empty() ? "" : "; ") + std::to_string(count) + " x " + why;
+  const std::size_t n = storm.clients().size();
+  Json j;
+  j.add("sessions", static_cast<double>(n)).add("groups", ctx.options().groups).add("resume", o.resume)
+      .add("primed_tickets", primed).add("prime_error", prime_error).add("offered_ticket", offered)
+      .add("reused", resumed).add("handshakes", handshaken).add("relaying", static_cast<double>(relaying_s.size()))
+      .add("failed", static_cast<double>(n - relaying_s.size())).add("failures", failed_why)
+      .add("why", failures.empty() ? std::string() : failures.begin()->first)
+      .add("t50_s", time_to(relaying_s, n, 0.5)).add("t90_s", time_to(relaying_s, n, 0.9))
+      .add("t99_s", time_to(relaying_s, n, 0.99)).add("all_relaying_s", time_to(relaying_s, n, 1.0))
+      .add("handshakes_s", last_handshake_s).add("dial_spread_ms", percentile(dial_ms, 1.0))
+      .add("tick_ms", o.tick_ms).add("ticks", static_cast<double>(storm.ticks()))
+      .add("server_cpu_s", u1.cpu_s - u0.cpu_s).add("client_cpu_s", cpu_s(c1) - cpu_s(c0))
+      .add("start_monotonic_s", static_cast<double>(t0) / 1e9);  // to cut a profile to the storm
+  add_spread(j, "connect", connect_ms);
+  add_spread(j, "handshake", handshake_ms);
+  add_spread(j, "first_byte", first_byte_ms);
+  j.print();
+  return relaying_s.size() == n ? 0 : 3;
 }
 
 int cmd_idle(const Args& a) {
@@ -328,7 +378,7 @@ int cmd_idle(const Args& a) {
   auto roots = pids(a);
   const int n = static_cast<int>(num(a, "sessions", 100));
   TreeUsage u0 = tree_usage(roots);
-  Dialer d(ctx, false);
+  Dialer d(ctx, Tickets::none);
   d.run(n, 16, 120, true);
   std::this_thread::sleep_for(std::chrono::milliseconds(num(a, "settle-ms", 1500)));
   TreeUsage u1 = tree_usage(roots);
@@ -380,7 +430,7 @@ int cmd_fanout(const Args& a) {
   ctl.ask("flush");
   const int n = static_cast<int>(num(a, "sessions", 100));
   const auto frames = static_cast<std::uint32_t>(num(a, "frames", 1000));
-  Dialer d(ctx, false);
+  Dialer d(ctx, Tickets::none);
   d.run(n, 16, 60, true);
   auto& ss = d.kept();
   if (static_cast<int>(ss.size()) != n)

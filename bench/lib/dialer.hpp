@@ -14,6 +14,11 @@
 
 namespace ttygate::bench {
 
+// What a dialer does with session tickets: nothing; collect the newest one of each connection
+// into the context's pool (priming: every connection a full handshake); or resume with one
+// from the pool and put back the renewed one.
+enum class Tickets { none, collect, use };
+
 struct Session {
   enum class State { connecting, handshaking, ticket, open, failed };
   int fd = -1;
@@ -24,7 +29,7 @@ struct Session {
 
 class Dialer {
  public:
-  Dialer(ClientContext& ctx, bool resume) : ctx_(ctx), resume_(resume), ep_(epoll_create1(EPOLL_CLOEXEC)) {}
+  Dialer(ClientContext& ctx, Tickets tickets) : ctx_(ctx), tickets_(tickets), ep_(epoll_create1(EPOLL_CLOEXEC)) {}
   ~Dialer() {
     for (auto& s : slots_) close_session(s);
     for (auto& s : kept_) close_session(s);
@@ -85,7 +90,8 @@ class Dialer {
     for (std::size_t i = 0; i < slots_.size(); ++i) {
       Session& s = slots_[i];
       if (s.state == Session::State::ticket && now > s.deadline_ns) finish(i);
-      else if (s.state != Session::State::failed && now > s.deadline_ns) fail(i, "timed out");
+      else if (s.state != Session::State::failed && now > s.deadline_ns)
+        fail(i, s.state == Session::State::connecting ? "timed out connecting" : "timed out in the handshake");
     }
   }
 
@@ -104,7 +110,7 @@ class Dialer {
       if (ctx_.options().plain) return finish(i);
       s.ssl.reset(SSL_new(ctx_.ctx()));
       SSL_set_fd(s.ssl.get(), s.fd);
-      if (SSL_SESSION* t = resume_ ? ctx_.take_session() : nullptr) {
+      if (SSL_SESSION* t = tickets_ == Tickets::use ? ctx_.take_session() : nullptr) {
         SSL_set_session(s.ssl.get(), t);
         SSL_SESSION_free(t);
       }
@@ -120,11 +126,11 @@ class Dialer {
     if (r != 1) {
       int e = SSL_get_error(s.ssl.get(), r);
       if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return want(i, e);
-      return fail(i, "handshake: " + openssl_reason());
+      return fail(i, "handshake: " + ssl_failure(s.ssl.get(), r));
     }
     std::string why = ctx_.check_pin(s.ssl.get());
     if (!why.empty()) return fail(i, why);
-    if (!resume_) return finish(i);
+    if (tickets_ == Tickets::none) return finish(i);
     s.state = Session::State::ticket;
     s.deadline_ns = mono_ns() + 300'000'000ull;
     await_ticket(i);
@@ -134,11 +140,11 @@ class Dialer {
   void await_ticket(std::size_t i) {
     Session& s = slots_[i];
     unsigned char buf[512];
-    while (SSL_get_app_data(s.ssl.get()) == nullptr) {
+    while (!ClientContext::got_ticket(s.ssl.get())) {
       int r = SSL_read(s.ssl.get(), buf, sizeof buf);
       if (r > 0) continue;
       int e = SSL_get_error(s.ssl.get(), r);
-      if (SSL_get_app_data(s.ssl.get()) != nullptr) break;  // the read took a ticket in
+      if (ClientContext::got_ticket(s.ssl.get())) break;  // the read took a ticket in
       if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return want(i, e);
       ERR_clear_error();
       break;
@@ -150,6 +156,7 @@ class Dialer {
     Session& s = slots_[i];
     ++completed;
     if (s.ssl && SSL_session_reused(s.ssl.get())) ++reused;
+    if (s.ssl && tickets_ != Tickets::none) ctx_.keep_ticket(s.ssl.get());
     epoll_ctl(ep_, EPOLL_CTL_DEL, s.fd, nullptr);
     if (keep_) {
       s.state = Session::State::open;
@@ -172,7 +179,7 @@ class Dialer {
   }
 
   ClientContext& ctx_;
-  bool resume_;
+  Tickets tickets_;
   bool keep_ = false;
   int ep_;
   std::vector<Session> slots_;

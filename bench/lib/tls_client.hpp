@@ -3,7 +3,8 @@
 //
 // The client offers nothing else, so a peer that cannot restrict its own suite or group (socat
 // 1.7.4) still negotiates the same parameters. The server is pinned to the public key of a given
-// certificate; no CA is involved. Resumption keeps the newest ticket the server sent.
+// certificate; no CA is involved. Resumption: each connection keeps the newest ticket the server
+// sent it (a real client remembers one per server); keep_ticket() moves it to the context's pool.
 #pragma once
 
 #include <netdb.h>
@@ -14,7 +15,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <stdexcept>
 #include <string>
@@ -28,6 +31,7 @@ struct ClientOptions {
   std::string host = "127.0.0.1";
   std::string port;
   std::string cert, key, server_cert;
+  std::string groups = "P-256";  // key exchange groups offered, OpenSSL list syntax
   bool plain = false;
 };
 
@@ -36,6 +40,35 @@ inline std::string openssl_reason() {
   if (unsigned long e = ERR_get_error()) ERR_error_string_n(e, buf, sizeof buf);
   ERR_clear_error();
   return buf;
+}
+
+// Why an SSL call that returned r failed, in words: the OpenSSL error, or the socket's errno, or
+// the peer closing the connection (which OpenSSL reports as SSL_ERROR_SYSCALL with no error).
+inline std::string ssl_failure(SSL* ssl, int r) {
+  int saved = errno;
+  switch (SSL_get_error(ssl, r)) {
+    case SSL_ERROR_SSL:
+      return openssl_reason();
+    case SSL_ERROR_ZERO_RETURN:
+      return "peer sent close_notify";
+    case SSL_ERROR_SYSCALL:
+      if (ERR_peek_error()) return openssl_reason();
+      ERR_clear_error();
+      if (r == 0 || saved == 0) return "peer closed the connection";
+      return std::string("socket: ") + strerror(saved);
+    default:
+      ERR_clear_error();
+      return "SSL error " + std::to_string(SSL_get_error(ssl, r));
+  }
+}
+
+// The newest ticket a connection received, owned by the SSL object (freed with it).
+inline int held_ticket_index() {
+  static const int index = SSL_get_ex_new_index(
+      0, nullptr, nullptr, nullptr, [](void*, void* p, CRYPTO_EX_DATA*, int, long, void*) {
+        if (p) SSL_SESSION_free(static_cast<SSL_SESSION*>(p));
+      });
+  return index;
 }
 
 class ClientContext {
@@ -47,18 +80,19 @@ class ClientContext {
     bool ok = c && SSL_CTX_set_min_proto_version(c, TLS1_3_VERSION) &&
               SSL_CTX_set_max_proto_version(c, TLS1_3_VERSION) &&
               SSL_CTX_set_ciphersuites(c, "TLS_AES_128_GCM_SHA256") &&
-              SSL_CTX_set1_groups_list(c, "P-256") && SSL_CTX_set1_sigalgs_list(c, "ECDSA+SHA256") &&
+              SSL_CTX_set1_groups_list(c, o.groups.c_str()) && SSL_CTX_set1_sigalgs_list(c, "ECDSA+SHA256") &&
               SSL_CTX_use_certificate_chain_file(c, o.cert.c_str()) == 1 &&
               SSL_CTX_use_PrivateKey_file(c, o.key.c_str(), SSL_FILETYPE_PEM) == 1;
     if (!ok) throw std::runtime_error("client TLS context: " + openssl_reason());
     // Peers' certificates are self-signed envelopes: accept the chain, check the pin afterwards.
     SSL_CTX_set_verify(c, SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
     SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
-    SSL_CTX_set_ex_data(c, 0, this);
+    held_ticket_index();
     SSL_CTX_sess_set_new_cb(c, [](SSL* ssl, SSL_SESSION* s) {
-      auto* self = static_cast<ClientContext*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), 0));
-      self->keep_session(s);
-      SSL_set_app_data(ssl, reinterpret_cast<void*>(1));  // "this connection got a ticket"
+      // The server may send several tickets (two after a full handshake): the connection keeps
+      // the newest, as a real client would, and frees the one it replaces.
+      if (auto* old = static_cast<SSL_SESSION*>(SSL_get_ex_data(ssl, held_ticket_index()))) SSL_SESSION_free(old);
+      SSL_set_ex_data(ssl, held_ticket_index(), s);
       return 1;  // we own the reference now
     });
     if (!o.server_cert.empty()) load_pin(o.server_cert);
@@ -72,8 +106,17 @@ class ClientContext {
   const ClientOptions& options() const { return opts_; }
   SSL_CTX* ctx() const { return ctx_.get(); }
   // Tickets may be single-use (OpenSSL's anti-replay): each connection takes one from the
-  // pool and puts back the ones it receives.
+  // pool and puts back the newest it received (keep_ticket).
   bool has_session() const { return !sessions_.empty(); }
+  std::size_t sessions() const { return sessions_.size(); }
+  static bool got_ticket(SSL* ssl) { return SSL_get_ex_data(ssl, held_ticket_index()) != nullptr; }
+  // Moves the connection's newest ticket, if any, into the pool.
+  void keep_ticket(SSL* ssl) {
+    auto* s = static_cast<SSL_SESSION*>(SSL_get_ex_data(ssl, held_ticket_index()));
+    if (!s) return;
+    SSL_set_ex_data(ssl, held_ticket_index(), nullptr);
+    keep_session(s);
+  }
   SSL_SESSION* take_session() {
     if (sessions_.empty()) return nullptr;
     SSL_SESSION* s = sessions_.front();
@@ -148,7 +191,7 @@ class Stream {
     if (c.options().plain) return;
     ssl_.reset(SSL_new(c.ctx()));
     SSL_set_fd(ssl_.get(), fd_);
-    if (SSL_connect(ssl_.get()) != 1) throw std::runtime_error("handshake: " + openssl_reason());
+    if (int r = SSL_connect(ssl_.get()); r != 1) throw std::runtime_error("handshake: " + ssl_failure(ssl_.get(), r));
     std::string why = c.check_pin(ssl_.get());
     if (!why.empty()) throw std::runtime_error(why);
   }
