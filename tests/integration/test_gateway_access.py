@@ -3,6 +3,7 @@ import os
 import socket
 import ssl
 import subprocess
+import threading
 import time
 
 from conftest import OPENSSL, make_identity, refused, spki_sha256, recv_exactly
@@ -131,6 +132,38 @@ def test_handshakes_beyond_the_cap_wait_in_the_backlog_until_a_slot_frees(gatewa
     assert device.read(1) == b"x"
     tls.close()
     g.wait_log("Resuming accept")
+
+
+def test_a_reconnect_storm_past_the_cap_loses_no_client(gateway_factory, device, client):
+    """Every pause at max_handshakes used to lose the connection the kernel handed to an accept
+    that the pause then cancelled: that client waited for a ServerHello until it gave up."""
+    clients = 40
+    g = gateway_factory(limits="max_handshakes = 4")
+    g.add_client(client[0], name="laptop")
+    g.start()
+    ctx = g.tls_context(*client)
+    # All connected (in the backlog) before any handshake starts, so every pause has some waiting.
+    raws = [socket.create_connection(("127.0.0.1", g.port), timeout=20) for _ in range(clients)]
+    sessions, failures = [None] * clients, []
+
+    def handshake(i):
+        try:
+            sessions[i] = ctx.wrap_socket(raws[i], suppress_ragged_eofs=False)
+        except (OSError, ssl.SSLError) as e:
+            failures.append(f"client {i}: {e!r}")
+
+    threads = [threading.Thread(target=handshake, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not failures, failures
+    g.wait_log("relaying on port toy", count=clients)
+    assert g.log().count("Pausing accept") >= 2  # the storm did pass the cap, more than once
+    device.write(b"!")  # device output fans out to every session
+    assert [recv_exactly(s, 1) for s in sessions] == [b"!"] * clients
+    for s in sessions:
+        s.close()
 
 
 def test_exclusive_port_refuses_a_second_controller_but_not_a_monitor(gateway_factory, device, tmp_path):
