@@ -11,14 +11,14 @@
 namespace ttygate::daemon {
 
 void Gateway::pairing_candidate(Session& session) {
-  auto exported = ktls::pairing_exporter(session.ssl());
-  if (!exported) {
+  auto code = ktls::pairing_code(session.ssl());
+  if (!code) {
     log::error("Failed to derive the pairing code for session " + std::to_string(session.id()) + ": " +
-               exported.error().message());
+               code.error().message());
     return session.close("no pairing code");
   }
   PairingCandidate candidate{session.id(), session.pin(), sanitize_name(ktls::peer_common_name(session.ssl())),
-                             pairing_code_from_exporter(*exported)};
+                             std::move(*code)};
   pairing_->candidate_arrived(std::move(candidate));
 }
 

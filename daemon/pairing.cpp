@@ -7,13 +7,6 @@
 
 namespace ttygate::daemon {
 
-std::string pairing_code_from_exporter(std::span<const std::uint8_t, 4> b) {
-  std::uint32_t value = (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) | b[3];
-  char text[8];
-  std::snprintf(text, sizeof text, "%06u", static_cast<unsigned>(value % 1'000'000));
-  return text;
-}
-
 bool valid_pairing_code(std::string_view code) {
   return code.size() == 6 && std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; });
 }

@@ -64,8 +64,6 @@ class PairingObserver {
   virtual void pairing_failed(std::string_view reason) = 0;
 };
 
-// The 6-digit code: the exporter's 4 bytes as a big-endian number, mod 10^6, zero-padded.
-std::string pairing_code_from_exporter(std::span<const std::uint8_t, 4> bytes);
 // True for exactly six ASCII digits.
 bool valid_pairing_code(std::string_view code);
 

@@ -2,6 +2,7 @@
 
 #include <openssl/x509.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include "common/openssl.hpp"
@@ -14,6 +15,19 @@ Result<std::array<std::uint8_t, 4>> pairing_exporter(SSL* ssl) {
                                  nullptr, 0, 0) != 1)
     return openssl_error("deriving the pairing code");
   return out;
+}
+
+std::string pairing_code_from_exporter(std::span<const std::uint8_t, 4> b) {
+  std::uint32_t value = (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) | b[3];
+  char text[8];
+  std::snprintf(text, sizeof text, "%06u", static_cast<unsigned>(value % 1'000'000));
+  return text;
+}
+
+Result<std::string> pairing_code(SSL* ssl) {
+  auto exported = pairing_exporter(ssl);
+  if (!exported) return exported.error();
+  return pairing_code_from_exporter(*exported);
 }
 
 std::string peer_common_name(const SSL* ssl) {

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "common/result.hpp"
@@ -17,6 +18,11 @@ namespace ttygate::ktls {
 inline constexpr const char* kPairingExporterLabel = "EXPORTER-ttygate-pairing";
 
 Result<std::array<std::uint8_t, 4>> pairing_exporter(SSL* ssl);
+
+// The 6-digit code: the exporter's 4 bytes as a big-endian number, mod 10^6, zero-padded.
+std::string pairing_code_from_exporter(std::span<const std::uint8_t, 4> bytes);
+// Both ends call this: pairing_exporter then pairing_code_from_exporter.
+Result<std::string> pairing_code(SSL* ssl);
 
 // The peer certificate's subject CN as written (may be empty or anything at all: sanitise it).
 std::string peer_common_name(const SSL* ssl);

@@ -1,4 +1,5 @@
 #include "daemon/pairing.hpp"
+#include "ktls/exporter.hpp"
 
 #include <gtest/gtest.h>
 
@@ -77,7 +78,7 @@ TEST(APairingCode, IsTheExporterBigEndianModuloAMillionWithLeadingZeros) {
       {{0xff, 0xff, 0xff, 0xff}, "967295"},  // 4294967295
       {{0x12, 0x34, 0x56, 0x78}, "419896"},  // 305419896
   };
-  for (const auto& c : cases) EXPECT_EQ(pairing_code_from_exporter(c.bytes), c.code);
+  for (const auto& c : cases) EXPECT_EQ(ttygate::ktls::pairing_code_from_exporter(c.bytes), c.code);
 }
 
 TEST(APairingCode, IsValidOnlyAsSixDigits) {

@@ -12,7 +12,6 @@
 namespace ttygate::client {
 namespace {
 
-constexpr const char* kExporterLabel = "EXPORTER-ttygate-pairing";
 constexpr std::string_view kVerdictPrefix = "TTYGATE PAIRED ";
 constexpr std::size_t kMaxVerdictLine = 64;
 
@@ -30,24 +29,6 @@ Result<Verdict> parse_verdict(std::string_view line) {
 }
 
 }  // namespace
-
-Result<std::string> pairing_code(SSL* ssl) {
-  unsigned char out[4];
-  if (SSL_export_keying_material(ssl, out, sizeof out, kExporterLabel, std::strlen(kExporterLabel), nullptr, 0, 0) != 1)
-    return openssl_error("deriving the pairing code");
-  std::uint32_t value = (std::uint32_t{out[0]} << 24) | (std::uint32_t{out[1]} << 16) | (std::uint32_t{out[2]} << 8) | out[3];
-  char code[8];
-  std::snprintf(code, sizeof code, "%06u", static_cast<unsigned>(value % 1000000));
-  return std::string(code);
-}
-
-std::string peer_common_name(SSL* ssl) {
-  X509* cert = SSL_get0_peer_certificate(ssl);
-  X509_NAME* subject = cert ? X509_get_subject_name(cert) : nullptr;
-  char cn[256] = "";
-  if (!subject || X509_NAME_get_text_by_NID(subject, NID_commonName, cn, sizeof cn) < 0) return "";
-  return cn;
-}
 
 Result<Verdict> await_verdict(ktls::Channel& channel, std::chrono::milliseconds timeout, int interrupt_fd) {
   auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -14,14 +14,14 @@
 
 #include "common/result.hpp"
 #include "ktls/channel.hpp"
+#include "ktls/exporter.hpp"
 
 namespace ttygate::client {
 
-// "012345": the code for this session; fails only if the exporter does.
-Result<std::string> pairing_code(SSL* ssl);
-
-// The gateway certificate's subject CN, or "" (it is only a suggestion for a name).
-std::string peer_common_name(SSL* ssl);
+// The code (ktls::pairing_code) and the gateway's CN (ktls::peer_common_name, only a suggestion
+// for a name) come from ktls/exporter.hpp, the same derivation the gateway uses.
+using ktls::pairing_code;
+using ktls::peer_common_name;
 
 struct Verdict {
   enum Kind { accepted, refused } kind = refused;
