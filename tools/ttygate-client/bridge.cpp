@@ -23,11 +23,6 @@ namespace {
 constexpr std::chrono::milliseconds kFirstBackoff{250};
 constexpr std::chrono::milliseconds kMaxBackoff{30000};
 
-int fail(const std::string& what, const Error& error) {
-  say("Failed to " + what + ": " + error.message());
-  return kExitFailure;
-}
-
 // False when a stop signal arrived while waiting.
 bool pause(std::chrono::milliseconds delay, int stop_fd) {
   pollfd fd{stop_fd, POLLIN, 0};
@@ -101,25 +96,14 @@ std::optional<int> Bridge::connect_and_relay() {
 }  // namespace
 
 int run_bridge(const Settings& settings, const std::string& target) {
-  auto store = open_store(settings);
-  if (!store) return fail("read the known gateways", store.error());
-  auto gateway = resolve(*store, target);
-  if (!gateway) {
-    say(gateway.error().context());
-    return kExitFailure;
-  }
-  auto identity = client_identity(settings);
-  if (!identity) return fail("load the client identity", identity.error());
-  auto signals = stop_signals();
-  if (!signals) return fail("watch signals", signals.error());
-  std::signal(SIGPIPE, SIG_IGN);
-  auto connector = Connector::make(*identity, gateway->pin);
-  if (!connector) return fail("set up TLS", connector.error());
+  auto prepared = prepare_to_connect(settings, target);
+  if (!prepared) return kExitFailure;
+  auto& [gateway, identity, signals, connector] = *prepared;
   auto pty = PtyLink::open(settings.link);
   if (!pty) return fail("make the local port", pty.error());
-  say(settings.link.string() + " -> " + pty->slave_name() + " bridges " + gateway->name + " at " +
-      gateway->endpoint.text());
-  Bridge bridge(*gateway, **connector, *pty, settings, signals->get());
+  say(settings.link.string() + " -> " + pty->slave_name() + " bridges " + gateway.name + " at " +
+      gateway.endpoint.text());
+  Bridge bridge(gateway, *connector, *pty, settings, signals.get());
   return bridge.run();
 }
 

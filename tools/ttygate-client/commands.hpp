@@ -5,12 +5,14 @@
 
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
 #include "ktls/identity.hpp"
+#include "tools/ttygate-client/connection.hpp"
 #include "tools/ttygate-client/store.hpp"
 
 namespace ttygate::client {
@@ -40,5 +42,18 @@ Result<GatewayStore> open_store(const Settings& settings);
 Result<KnownGateway> resolve(const GatewayStore& store, const std::string& target);
 // A signalfd for SIGINT, SIGTERM and SIGHUP, which are blocked from then on.
 Result<UniqueFd> stop_signals();
+// Says "Failed to <what>: <error>" and gives kExitFailure.
+int fail(const std::string& what, const Error& error);
+
+// What connect and bridge need before their first connection: the paired gateway, this
+// client's identity, the stop signals, and a connector pinned to the gateway's key.
+struct Prepared {
+  KnownGateway gateway;
+  ktls::Identity identity;
+  UniqueFd signals;
+  std::unique_ptr<Connector> connector;
+};
+// nullopt after saying why (the command then exits with kExitFailure).
+std::optional<Prepared> prepare_to_connect(const Settings& settings, const std::string& target);
 
 }  // namespace ttygate::client

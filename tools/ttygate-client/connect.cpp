@@ -43,11 +43,6 @@ class LocalMode {
   bool raw_ = false;
 };
 
-int fail(const std::string& what, const Error& error) {
-  say("Failed to " + what + ": " + error.message());
-  return kExitFailure;
-}
-
 int after_relay(const RelayOutcome& outcome, const std::string& name) {
   switch (outcome.end) {
     case RelayEnd::local_eof:
@@ -67,39 +62,28 @@ int after_relay(const RelayOutcome& outcome, const std::string& name) {
 }  // namespace
 
 int run_connect(const Settings& settings, const std::string& target) {
-  auto store = open_store(settings);
-  if (!store) return fail("read the known gateways", store.error());
-  auto gateway = resolve(*store, target);
-  if (!gateway) {
-    say(gateway.error().context());
-    return kExitFailure;
-  }
-  auto identity = client_identity(settings);
-  if (!identity) return fail("load the client identity", identity.error());
-  auto signals = stop_signals();
-  if (!signals) return fail("watch signals", signals.error());
-  std::signal(SIGPIPE, SIG_IGN);
-  auto connector = Connector::make(*identity, gateway->pin);
-  if (!connector) return fail("set up TLS", connector.error());
+  auto prepared = prepare_to_connect(settings, target);
+  if (!prepared) return kExitFailure;
+  auto& [gateway, identity, signals, connector] = *prepared;
 
-  auto connection = (*connector)->connect(gateway->endpoint, settings.timeout, signals->get());
+  auto connection = connector->connect(gateway.endpoint, settings.timeout, signals.get());
   if (!connection) {
-    if (auto presented = (*connector)->mismatched_key()) {
-      std::fputs(key_mismatch_warning(gateway->name, gateway->endpoint, gateway->pin, *presented).c_str(), stderr);
+    if (auto presented = connector->mismatched_key()) {
+      std::fputs(key_mismatch_warning(gateway.name, gateway.endpoint, gateway.pin, *presented).c_str(), stderr);
       return kExitKeyMismatch;
     }
-    return fail("connect to " + gateway->name, connection.error());
+    return fail("connect to " + gateway.name, connection.error());
   }
   if (settings.stats) say("handshake: " + describe(connection->stats));
 
   bool terminal = isatty(STDIN_FILENO) == 1;
   LocalMode in_mode(STDIN_FILENO, terminal), out_mode(STDOUT_FILENO, false);
-  RelayOptions options{STDIN_FILENO, STDOUT_FILENO, signals->get()};
+  RelayOptions options{STDIN_FILENO, STDOUT_FILENO, signals.get()};
   if (terminal) options.escape = kEscape;
   Relay relay(options);
   RelayOutcome outcome = relay.run(*connection->channel);
   if (outcome.end == RelayEnd::stopped) connection->channel->close_notify();
-  return after_relay(outcome, gateway->name);
+  return after_relay(outcome, gateway.name);
 }
 
 }  // namespace ttygate::client

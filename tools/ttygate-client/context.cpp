@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <climits>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 
 #include "tools/ttygate-client/commands.hpp"
+#include "tools/ttygate-client/exit_codes.hpp"
 
 namespace ttygate::client {
 
@@ -46,6 +48,26 @@ Result<UniqueFd> stop_signals() {
   UniqueFd fd(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
   if (!fd) return errno_error("signalfd");
   return fd;
+}
+
+int fail(const std::string& what, const Error& error) {
+  say("Failed to " + what + ": " + error.message());
+  return kExitFailure;
+}
+
+std::optional<Prepared> prepare_to_connect(const Settings& settings, const std::string& target) {
+  auto store = open_store(settings);
+  if (!store) return fail("read the known gateways", store.error()), std::nullopt;
+  auto gateway = resolve(*store, target);
+  if (!gateway) return say(gateway.error().context()), std::nullopt;
+  auto identity = client_identity(settings);
+  if (!identity) return fail("load the client identity", identity.error()), std::nullopt;
+  auto signals = stop_signals();
+  if (!signals) return fail("watch signals", signals.error()), std::nullopt;
+  std::signal(SIGPIPE, SIG_IGN);
+  auto connector = Connector::make(*identity, gateway->pin);
+  if (!connector) return fail("set up TLS", connector.error()), std::nullopt;
+  return Prepared{std::move(*gateway), std::move(*identity), std::move(*signals), std::move(*connector)};
 }
 
 }  // namespace ttygate::client

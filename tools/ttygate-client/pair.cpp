@@ -32,11 +32,6 @@ Result<std::string> choose_name(const Settings& settings, const GatewayStore& st
   return name;
 }
 
-int fail(const std::string& what, const Error& error) {
-  say("Failed to " + what + ": " + error.message());
-  return kExitFailure;
-}
-
 int usage(const std::string& what) {
   say(what);
   return kExitUsage;
