@@ -9,7 +9,6 @@
 #include <poll.h>
 
 #include <algorithm>
-#include <csignal>
 
 #include "tools/ttygate-client/commands.hpp"
 #include "tools/ttygate-client/connection.hpp"

@@ -6,7 +6,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include <csignal>
 
 #include "tools/ttygate-client/commands.hpp"
 #include "tools/ttygate-client/connection.hpp"
