@@ -63,6 +63,7 @@ class ClientStore {
   static Result<ClientStore> open(std::filesystem::path path);
 
   const std::vector<Client>& clients() const { return clients_; }
+  // Pointers stay valid only until the next change: every change replaces the list.
   const Client* find(const ktls::Pin& pin) const;
   const Client* find_by_name(std::string_view name) const;  // exact, case-sensitive match
 

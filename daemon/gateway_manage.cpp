@@ -82,9 +82,11 @@ Result<void> Gateway::set_client_role(const ktls::Pin& pin, std::string_view rol
   if (!client) return refusal(Refusal::not_found, "no client " + ktls::fingerprint(pin));
   if (client->role == *parsed) return success();
   if (auto changed = store_.set_role(pin, *parsed); !changed) return changed;
-  log::notice("Client \"" + client->name + "\" now has role " + std::string(to_string(*parsed)));
+  // Every change replaces the store's clients: look the client up again, never reuse `client`.
+  const Client& changed = *store_.find(pin);
+  log::notice("Client \"" + changed.name + "\" now has role " + std::string(to_string(*parsed)));
   close_sessions_of(pin, "role changed");
-  events_->client_changed(*store_.find(pin), GatewayEvents::ClientField::role);
+  events_->client_changed(changed, GatewayEvents::ClientField::role);
   return success();
 }
 
