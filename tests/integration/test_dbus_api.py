@@ -3,6 +3,7 @@ through busctl, the policy (nobody reads, only root manages), and that a rejecte
 nothing stored. ttygatectl's own tests are in test_ttygatectl.py; pairing in test_pairing.py."""
 import os
 import re
+import socket
 import time
 import xml.etree.ElementTree as ET
 
@@ -217,6 +218,7 @@ def test_session_objects_show_live_sessions_and_disconnect_them(gateway, bus, cl
         assert bus.get(path, SESSION, "Port") == '"toy"'
         assert bus.get(path, SESSION, "Role") == '"control"'
         assert bus.get(path, SESSION, "Offload") in ('"kernel"', '"user"')
+        assert bus.get(path, SESSION, "Resumed") == "false"
         assert bus.get(path, SESSION, "BytesIn") == "5"
         assert bus.get(path, SESSION, "BytesOut") == "6"
         assert abs(int(bus.get(path, SESSION, "Since")) - time.time()) < 60
@@ -240,6 +242,41 @@ def test_removing_a_client_closes_its_live_session_within_a_second(gateway, bus,
         assert time.monotonic() - started < 1.0
     assert refused(lambda: gateway.connect(*client))
     assert device.read_for(0.3) == b""
+
+
+def resume_with(gateway, ctx, ticket):
+    raw = socket.create_connection(("127.0.0.1", gateway.port), timeout=10)
+    return ctx.wrap_socket(raw, session=ticket, suppress_ragged_eofs=False)
+
+
+def test_a_resumed_session_says_so_and_a_removed_clients_ticket_gets_nothing(gateway, bus, client, device):
+    ctx = gateway.tls_context(*client)
+    with resume_with(gateway, ctx, None) as first:
+        first.sendall(b"1")
+        assert device.read(1) == b"1"
+        device.write(b"2")
+        assert recv_exactly(first, 1) == b"2"  # takes in the ticket too
+        ticket = first.session
+    with resume_with(gateway, ctx, ticket) as second:
+        second.sendall(b"3")
+        assert device.read(1) == b"3"
+        assert second.session_reused
+        [path] = session_paths(bus)
+        assert bus.get(path, SESSION, "Resumed") == "true"
+        device.write(b"4")
+        assert recv_exactly(second, 1) == b"4"
+        ticket = second.session  # the renewed ticket
+    bus.busctl("call", SERVICE, client_path_of(bus, "laptop"), CLIENT, "Remove")
+
+    def resume_after_removal():
+        s = resume_with(gateway, ctx, ticket)
+        s.sendall(b"A motor 255\n")
+        return s
+    assert refused(resume_after_removal)  # the ticket is ignored, the full handshake refused
+    assert refused(lambda: gateway.connect(*client))
+    assert device.read_for(0.5) == b""
+    assert "no longer a paired client" in gateway.log()
+    assert "unknown client key" in gateway.log()
 
 
 def test_a_new_role_closes_the_clients_sessions_so_they_reconnect_with_it(gateway, bus, client, device):
