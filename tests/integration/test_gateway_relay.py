@@ -1,5 +1,6 @@
 """What gets relayed: byte-exact both ways, fan-out, roles, slow readers, a device that comes and goes."""
 import os
+import select
 import socket
 import ssl
 import subprocess
@@ -30,32 +31,33 @@ def test_python_ssl_client_relays_every_byte_value_both_ways_byte_exact(gateway_
         writer.join()
 
 
-def test_openssl_s_client_relays_both_ways(gateway_factory, device, client):
+def test_openssl_s_client_relays_every_byte_value_both_ways_byte_exact(gateway_factory, device, client):
     g = gateway_factory()
     g.add_client(client[0], name="laptop")
     g.start()
-    echo = device.echo_in_background()
+    # -quiet implies -ign_eof: stdin is data, never s_client's Q/R commands.
+    proc = subprocess.Popen([OPENSSL, "s_client", "-quiet", "-connect", f"127.0.0.1:{g.port}", "-cert", client[0],
+                             "-key", client[1], "-tls1_3"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
     try:
-        payload = b"S 1 temp=21.5\n" * 200
-        proc = subprocess.Popen([OPENSSL, "s_client", "-quiet", "-connect", f"127.0.0.1:{g.port}", "-cert", client[0],
-                                 "-key", client[1], "-tls1_3"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
-        proc.stdin.write(payload)
-        proc.stdin.flush()
-        out = b""
-        deadline = time.monotonic() + 20
-        os.set_blocking(proc.stdout.fileno(), False)
-        while len(out) < len(payload) and time.monotonic() < deadline:
-            chunk = proc.stdout.read()
-            if chunk:
-                out += chunk
-            else:
-                time.sleep(0.01)
+        writer = threading.Thread(target=lambda: (proc.stdin.write(MIB), proc.stdin.flush()))
+        writer.start()
+        assert device.read(len(MIB), timeout=60) == MIB  # client → tty
+        writer.join()
+
+        feeder = threading.Thread(target=device.write, args=(MIB,))
+        feeder.start()
+        out = bytearray()
+        deadline = time.monotonic() + 60
+        while len(out) < len(MIB) and time.monotonic() < deadline:
+            ready, _, _ = select.select([proc.stdout], [], [], 1)
+            if ready:
+                out += os.read(proc.stdout.fileno(), 65536)
+        feeder.join()
+        assert bytes(out) == MIB  # tty → client
+    finally:
         proc.kill()
         proc.wait()
-        assert out == payload
-    finally:
-        echo.stop()
 
 
 def test_monitor_reads_device_output_but_its_input_never_reaches_the_tty(gateway_factory, device, tmp_path):
