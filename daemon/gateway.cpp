@@ -178,6 +178,7 @@ void Gateway::flush_store() {
 }
 
 void Gateway::shutdown() {
+  for (auto& listener : listeners_) listener->close();  // no new sessions while we close
   flush_store();
   log::info("Shutting down: closing " + std::to_string(sessions_.size()) + " sessions");
   for (auto& [id, session] : sessions_) session->close("gateway shutting down");

@@ -67,6 +67,12 @@ Listener::Listener(Loop& loop, UniqueFd socket, std::string text, const std::vec
 
 void Listener::pause() { paused_ = true; }
 
+void Listener::close() {
+  paused_ = true;
+  accept_.reset();
+  if (socket_) ::shutdown(socket_.get(), SHUT_RDWR);
+}
+
 void Listener::resume() {
   if (!paused_) return;
   paused_ = false;

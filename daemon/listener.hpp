@@ -38,6 +38,7 @@ class Listener {
   static Result<UniqueFd> bind(const ListenAddress& address);
 
   Listener(Loop& loop, UniqueFd socket, std::string text, const std::vector<Cidr>& allow_from, OnAccept on_accept);
+  ~Listener() { close(); }
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
 
@@ -50,6 +51,10 @@ class Listener {
   // connection per other listener.
   void pause();
   void resume();
+  // Leaves the LISTEN state for good (shutdown): the port is free at once, even while the
+  // kernel still holds the socket for an accept it is cancelling, which after exit it does
+  // until io_uring's asynchronous teardown ends: a restart would otherwise meet EADDRINUSE.
+  void close();
   const std::string& text() const { return text_; }
 
  private:
