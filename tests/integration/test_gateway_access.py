@@ -138,7 +138,9 @@ def test_a_reconnect_storm_past_the_cap_loses_no_client(gateway_factory, device,
     """Every pause at max_handshakes used to lose the connection the kernel handed to an accept
     that the pause then cancelled: that client waited for a ServerHello until it gave up."""
     clients = 40
-    g = gateway_factory(limits="max_handshakes = 4")
+    # A cap of one makes every accept pause from inside its own hand-over, the path that lost
+    # connections, whatever the scheduling: the test can't pass by never reaching the cap.
+    g = gateway_factory(limits="max_handshakes = 1")
     g.add_client(client[0], name="laptop")
     g.start()
     ctx = g.tls_context(*client)
@@ -159,7 +161,7 @@ def test_a_reconnect_storm_past_the_cap_loses_no_client(gateway_factory, device,
         t.join(30)
     assert not failures, failures
     g.wait_log("relaying on port toy", count=clients)
-    assert g.log().count("Pausing accept") >= 2  # the storm did pass the cap, more than once
+    assert g.log().count("Pausing accept") >= clients / 2  # the storm did pass the cap, again and again
     device.write(b"!")  # device output fans out to every session
     assert [recv_exactly(s, 1) for s in sessions] == [b"!"] * clients
     for s in sessions:
