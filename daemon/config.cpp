@@ -6,6 +6,7 @@
 // value is looked at through a Field, which carries its key path ("port[1].listen[0]") so each
 // message can say where, what was expected and what was found.
 #include "daemon/config.hpp"
+#include "daemon/serial_port.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -221,18 +222,14 @@ std::string_view word_of(Enum value, const Choice<Enum> (&choices)[N]) {
   return "?";
 }
 
-// The rates Linux termios has a B<rate> constant for.
-constexpr unsigned termios_rates[] = {50,      75,      110,     134,     150,     200,    300,     600,
-                                      1200,    1800,    2400,    4800,    9600,    19200,  38400,   57600,
-                                      115200,  230400,  460800,  500000,  576000,  921600, 1000000, 1152000,
-                                      1500000, 2000000, 2500000, 3000000, 3500000, 4000000};
-
+// The serial port's own table decides: config never accepts a rate it cannot set.
 unsigned baud_rate(const Field& field) {
-  const std::string expected = "a rate termios supports (" + join(termios_rates) + ")";
+  const auto rates = supported_baud_rates();
+  const std::string expected = "a rate termios supports (" + join(rates) + ")";
   const auto* value = field.node.as_integer();
   if (value == nullptr) field.expected(expected);
-  const auto* match = std::find(std::begin(termios_rates), std::end(termios_rates), value->get());
-  if (match == std::end(termios_rates)) field.expected(expected);
+  const auto match = std::find(rates.begin(), rates.end(), value->get());
+  if (match == rates.end()) field.expected(expected);
   return *match;
 }
 
