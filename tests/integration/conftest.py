@@ -20,6 +20,7 @@ import pytest
 BUILD_DIR = os.environ.get("TTYGATE_BUILD_DIR", os.path.join(os.path.dirname(__file__), "../../build"))
 TTYGATED = os.path.join(BUILD_DIR, "tools", "ttygated")
 OPENSSL = "/usr/bin/openssl"
+RELAYING = " relaying on port "  # the gateway logs this once a session is attached to its port
 
 
 def free_port():
@@ -196,10 +197,16 @@ class Gateway:
             ctx.load_cert_chain(cert, key)
         return ctx
 
-    def connect(self, cert=None, key=None, tls12_only=False, timeout=10):
+    def connect(self, cert=None, key=None, tls12_only=False, timeout=10, relaying=False):
+        """relaying=True returns only once the gateway relays to this session. A TLS 1.3 client
+        finishes its handshake before the gateway has read its Finished, and device output in
+        between is not the new session's: tests where the device speaks first must wait."""
+        before = self.log().count(RELAYING)
         raw = socket.create_connection((self.host, self.port), timeout=timeout)
         # Ragged EOFs raise: a test that sees b"" knows the gateway sent close_notify.
         tls = self.tls_context(cert, key, tls12_only).wrap_socket(raw, suppress_ragged_eofs=False)
+        if relaying:
+            self.wait_log(RELAYING, count=before + 1)
         return tls
 
 

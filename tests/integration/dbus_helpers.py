@@ -62,6 +62,12 @@ class PrivateBus:
     def monitor(self):
         return Monitor(self.env)
 
+    def wait_property(self, prop, value, timeout=10):
+        deadline = time.monotonic() + timeout
+        while self.get(GATEWAY, SERVICE, prop) != value:
+            assert time.monotonic() < deadline, f"{prop} never became {value}"
+            time.sleep(0.05)
+
     def wait_name(self, timeout=10):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -102,11 +108,20 @@ class Reader:
 class Monitor(Reader):
     """dbus-monitor on the gateway's signals: PropertiesChanged, InterfacesAdded, Pairing*."""
 
+    PROBE = "org.ttygate.Test.Probe"
+
     def __init__(self, env):
-        proc = subprocess.Popen(["dbus-monitor", "--system", f"type='signal',sender='{SERVICE}'"],
+        proc = subprocess.Popen(["dbus-monitor", "--system", f"type='signal',sender='{SERVICE}'",
+                                 f"type='signal',interface='{self.PROBE}'"],
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
         super().__init__(proc)
-        time.sleep(0.3)  # subscribed before the test acts
+        # Subscribed before the test acts: a probe signal sent now shows up in the output.
+        deadline = time.monotonic() + 10
+        while self.PROBE not in self.text():
+            assert time.monotonic() < deadline, "dbus-monitor never subscribed"
+            subprocess.run(["dbus-send", "--system", "--type=signal", "/", self.PROBE + ".Ready"], env=env,
+                           check=True)
+            time.sleep(0.05)
 
     def stop(self):
         self.proc.terminate()

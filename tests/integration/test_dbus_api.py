@@ -64,8 +64,7 @@ def gateway(gateway_factory, bus, client):
 
 
 def test_introspection_shows_the_documented_api(gateway, bus, client):
-    with gateway.connect(*client):
-        time.sleep(0.2)
+    with gateway.connect(*client, relaying=True):
         shipped = open(os.path.join(ROOT, "dbus", "org.ttygate.Gateway1.xml")).read()
         live = {
             "org.ttygate.Gateway1": bus.busctl("introspect", "--xml-interface", SERVICE, GATEWAY).stdout,

@@ -180,11 +180,12 @@ def test_exclusive_port_refuses_a_second_controller_but_not_a_monitor(gateway_fa
         assert device.read(1) == b"1"
         assert refused(lambda: g.connect(*second))
         assert "already has a control session" in g.log()
-        with g.connect(*watcher) as w:
+        with g.connect(*watcher, relaying=True) as w:
             device.write(b"tick\n")
             assert recv_exactly(w, 5) == b"tick\n"
             assert recv_exactly(a, 5) == b"tick\n"
-    time.sleep(0.3)
+            closed = g.log().count(": closed: ")
+    g.wait_log(": closed: ", count=closed + 2)
     with g.connect(*second) as b:  # the port is free again once the first controller left
         b.sendall(b"2")
         assert device.read(1) == b"2"

@@ -65,7 +65,7 @@ def test_monitor_reads_device_output_but_its_input_never_reaches_the_tty(gateway
     watcher = make_identity(str(tmp_path), "watcher")
     g.add_client(watcher[0], name="watcher", role="monitor")
     g.start()
-    with g.connect(*watcher) as w:
+    with g.connect(*watcher, relaying=True) as w:
         w.sendall(b"A motor 255\n")
         device.write(b"S 1 temp=20.0\n")
         assert recv_exactly(w, 14) == b"S 1 temp=20.0\n"
@@ -95,9 +95,8 @@ def test_slow_reader_is_dropped_while_a_fast_one_keeps_up(gateway_factory, devic
     g.add_client(fast[0], name="fast", role="monitor")
     g.add_client(slow[0], name="slow", role="monitor")
     g.start()
-    sf = g.connect(*fast)
-    ss = g.connect(*slow)
-    time.sleep(0.3)
+    sf = g.connect(*fast, relaying=True)
+    ss = g.connect(*slow, relaying=True)
     total = 8 << 20  # far beyond the slow session's socket buffers plus its 64 KiB queue
     writer = threading.Thread(target=lambda: device.write(b"\xa5" * total))
     writer.start()

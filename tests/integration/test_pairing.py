@@ -34,7 +34,7 @@ def test_pairing_by_code_with_a_real_tls_client(gateway_factory, bus, device, ph
     g = start_on_bus(gateway_factory(extra=pairing_config("code")), bus)
     watcher = subprocess.Popen([TTYGATECTL, "pair", "--seconds", "60"], env=bus.env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    time.sleep(0.5)
+    bus.wait_property("PairingActive", "true")
     candidate = PairingClient(g.port, *phone)
     try:
         code = candidate.code()
@@ -72,7 +72,7 @@ def test_the_verdict_is_the_first_and_only_extra_line(gateway_factory, bus, devi
     finally:
         candidate.close()
     # Next time it is a known client: a byte-exact relay, no greeting.
-    with g.connect(*phone) as s:
+    with g.connect(*phone, relaying=True) as s:
         device.write(b"sensor 2\n")
         assert recv_exactly(s, 9) == b"sensor 2\n"
 
