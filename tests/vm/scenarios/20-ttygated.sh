@@ -10,44 +10,10 @@ PORT=7000
 PROXY=7100
 BIG=2097152
 
-pass() { echo "VMTEST PASS $*"; }
-fail() { echo "VMTEST FAIL $*"; }
-# check NAME DETAIL COMMAND...: one PASS or FAIL line (DETAIL shown on failure).
-check() {
-  name=$1 detail=$2
-  shift 2
-  if "$@"; then pass "$name"; else fail "$name: $detail"; fi
-}
-size() { if [ -e "$1" ]; then wc -c < "$1" | tr -d ' '; else echo 0; fi; }
-stat_of() { awk -v k="$1" '$1 == k {print $2}' /proc/net/tls_stat; }
+. /lib.sh
 count() { grep -c "$1" "$2" 2>/dev/null || true; }
-# wait_for SECONDS COMMAND...: polls every 0.1 s until COMMAND succeeds.
-wait_for() {
-  limit=$(($1 * 10))
-  shift
-  i=0
-  until "$@"; do
-    i=$((i + 1))
-    [ $i -ge $limit ] && return 1
-    sleep 0.1
-  done
-}
-size_at_least() { [ "$(size "$1")" -ge "$2" ]; }
-log_has() { [ "$(count "$1" "$LOG")" -ge "$2" ]; }
 # The bytes the device received since offset $1 (from the tap).
 tap_since() { tail -c +$(($1 + 1)) tap; }
-# A background job that exited stays a zombie until waited for: kill -0 can't tell.
-gone() { st=$(cut -d' ' -f3 /proc/$1/stat 2>/dev/null); [ -z "$st" ] || [ "$st" = Z ]; }
-# wait_exit PID SECONDS: the exit status of a background job, or 124 (and killed) on timeout.
-wait_exit() {
-  if ! wait_for "$2" gone "$1"; then
-    kill -9 "$1" 2>/dev/null
-    wait "$1" 2>/dev/null
-    return 124
-  fi
-  wait "$1"
-}
-listening() { netstat -ltn | grep -q ":$1 "; }
 # Exactly one kTLS socket open (ours), and one more installed in each direction since tx0, rx0.
 offloaded_once() {
   [ "$(stat_of TlsCurrTxSw)" = 1 ] && [ "$(stat_of TlsCurrRxSw)" = 1 ] &&
@@ -62,9 +28,7 @@ clean_exit() { [ "$1" = 0 ] && grep -q 'closed: gateway shutting down' "$LOG"; }
 stayed_in_kernel() { ! grep -q 'TLS in user space' "$LOG"; }
 
 # ---------------------------------------------------------------- keys, config, device
-key() { openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" \
-  -out "$1.crt" -subj "/CN=$1" -days 2 2>/dev/null; }
-key phone && key stranger || { fail "client keys: openssl req failed"; exit 1; }
+client_key phone && client_key stranger || { fail "client keys: openssl req failed"; exit 1; }
 head -c $BIG /dev/urandom > big
 head -c 65536 /dev/urandom > medium
 head -c 1000 /dev/urandom > record

@@ -15,22 +15,8 @@ ROUNDS=3
 BYTES=524288
 SYSTEMS="auto off rw splice poll"  # ttygated tls.kernel = auto | off; splice_relay modes
 
-pass() { echo "VMTEST PASS bench $*"; }
-fail() { echo "VMTEST FAIL bench $*"; }
-info() { echo "VMTEST INFO bench $*"; }
-wait_for() {
-  limit=$(($1 * 10))
-  shift
-  i=0
-  until "$@"; do
-    i=$((i + 1))
-    [ $i -ge $limit ] && return 1
-    sleep 0.1
-  done
-}
-log_count() { grep -c "$1" "$LOG" 2>/dev/null || true; }
-log_has() { [ "$(log_count "$1")" -ge "$2" ]; }
-listening() { netstat -ltn | grep -q ":$1 "; }
+VMTEST_PREFIX="bench "
+. /lib.sh
 # field JSON KEY: a number or boolean from tlsbench's one-line JSON.
 field() { echo "$1" | sed -n "s/.*\"$2\": \([^,}]*\).*/\1/p"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
@@ -39,8 +25,7 @@ slab_kib() { awk '$1 == "Slab:" {print $2}' /proc/meminfo; }
 get() { eval "echo \${$1_$2}"; }  # get PORT auto → $PORT_auto
 TLS="--cert phone.crt --key phone.key"
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout phone.key \
-  -out phone.crt -subj /CN=phone -days 2 2>/dev/null || { fail "client key"; exit 1; }
+client_key phone || { fail "client key"; exit 1; }
 
 # Every system gets its own echo device (ptydev) and port.
 DEVICES=

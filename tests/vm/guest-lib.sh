@@ -1,0 +1,46 @@
+# Helpers every guest scenario shares; tests/vm/run puts this file at /lib.sh in the guest and
+# scenarios source it (`. /lib.sh`). POSIX sh for busybox. VMTEST_PREFIX (default empty) goes
+# in front of every PASS/FAIL name; LOG is the ttygated log the log_* helpers read.
+
+pass() { echo "VMTEST PASS ${VMTEST_PREFIX:-}$*"; }
+fail() { echo "VMTEST FAIL ${VMTEST_PREFIX:-}$*"; }
+info() { echo "VMTEST INFO ${VMTEST_PREFIX:-}$*"; }
+# check NAME DETAIL COMMAND...: one PASS or FAIL line (DETAIL shown on failure).
+check() {
+  name=$1 detail=$2
+  shift 2
+  if "$@"; then pass "$name"; else fail "$name: $detail"; fi
+}
+# wait_for SECONDS COMMAND...: polls every 0.1 s until COMMAND succeeds.
+wait_for() {
+  limit=$(($1 * 10))
+  shift
+  i=0
+  until "$@"; do
+    i=$((i + 1))
+    [ $i -ge $limit ] && return 1
+    sleep 0.1
+  done
+}
+size() { if [ -e "$1" ]; then wc -c < "$1" | tr -d ' '; else echo 0; fi; }
+size_at_least() { [ "$(size "$1")" -ge "$2" ]; }
+log_count() { grep -c "$1" "$LOG" 2>/dev/null || true; }
+log_has() { [ "$(log_count "$1")" -ge "$2" ]; }
+listening() { netstat -ltn | grep -q ":$1 "; }
+stat_of() { awk -v k="$1" '$1 == k {print $2}' /proc/net/tls_stat; }
+# A background job that exited stays a zombie until waited for: kill -0 can't tell.
+gone() { st=$(cut -d' ' -f3 /proc/$1/stat 2>/dev/null); [ -z "$st" ] || [ "$st" = Z ]; }
+# wait_exit PID SECONDS: the exit status of a background job, or 124 (and killed) on timeout.
+wait_exit() {
+  if ! wait_for "$2" gone "$1"; then
+    kill -9 "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+    return 124
+  fi
+  wait "$1"
+}
+# client_key NAME: a P-256 key and self-signed certificate, NAME.key and NAME.crt.
+client_key() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" \
+    -out "$1.crt" -subj "/CN=$1" -days 2 2>/dev/null
+}
