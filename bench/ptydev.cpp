@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "bench/lib/pattern.hpp"
+#include "tools/ttygate-client/pty_link.hpp"
 
 namespace {
 
@@ -63,22 +64,6 @@ void reply(Device& d, const std::string& text) {
   if (write(d.ctl, msg.data(), msg.size()) < 0) { /* client gone: nothing to tell */ }
 }
 
-int open_pty(const std::string& link) {
-  int m = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-  if (m < 0 || grantpt(m) != 0 || unlockpt(m) != 0) die("posix_openpt");
-  termios t{};
-  if (tcgetattr(m, &t) != 0) die("tcgetattr");
-  cfmakeraw(&t);
-  cfsetspeed(&t, B115200);
-  if (tcsetattr(m, TCSANOW, &t) != 0) die("tcsetattr");
-  const char* slave = ptsname(m);
-  // Held open for the device's lifetime: see the header comment.
-  if (open(slave, O_RDWR | O_NOCTTY | O_CLOEXEC) < 0) die("open slave");
-  std::string tmp = link + ".tmp";
-  unlink(tmp.c_str());
-  if (symlink(slave, tmp.c_str()) != 0 || rename(tmp.c_str(), link.c_str()) != 0) die("symlink");
-  return m;
-}
 
 int open_listener(const std::string& path) {
   int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -256,7 +241,12 @@ int main(int argc, char** argv) {
   }
   signal(SIGPIPE, SIG_IGN);
   Device d;
-  d.master = open_pty(argv[2]);
+  auto pty = ttygate::client::PtyLink::open(argv[2]);  // raw, 115200, its own slave held open
+  if (!pty) {
+    std::fprintf(stderr, "ptydev: %s\n", pty.error().message().c_str());
+    return 1;
+  }
+  d.master = pty->master();
   d.listener = open_listener(argv[4]);
   std::printf("ready\n");
   std::fflush(stdout);

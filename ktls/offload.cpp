@@ -1,7 +1,5 @@
 #include "ktls/offload.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/crypto.h>
 
@@ -10,6 +8,7 @@
 #include <fstream>
 #include <vector>
 
+#include "common/loopback.hpp"
 #include "ktls/kernel_channel.hpp"
 #include "ktls/secrets.hpp"
 
@@ -49,28 +48,6 @@ void copy_into(Field& field, std::span<const std::uint8_t> bytes) {
 
 void big_endian(unsigned char (&out)[8], std::uint64_t value) {
   for (int i = 7; i >= 0; --i, value >>= 8) out[i] = static_cast<unsigned char>(value);
-}
-
-// A connected loopback TCP pair: the ULP attaches only to established connections.
-Result<std::pair<UniqueFd, UniqueFd>> loopback_pair() {
-  UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!listener) return errno_error("loopback socket");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listener.get(), 1) != 0 ||
-      ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    return errno_error("loopback listener");
-  }
-  UniqueFd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!client || ::connect(client.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    return errno_error("loopback connect");
-  }
-  UniqueFd server(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-  if (!server) return errno_error("loopback accept");
-  return std::make_pair(std::move(client), std::move(server));
 }
 
 std::string available_ulps() {

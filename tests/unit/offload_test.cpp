@@ -2,9 +2,7 @@
 // the secrets and record counts captured from a real OpenSSL handshake (proven right by
 // decrypting OpenSSL's own records with keys derived from them). The installing half runs only
 // where the kernel has a TLS ULP; tests/vm proves it end to end.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <openssl/ec.h>
 #include <openssl/rand.h>
 
@@ -12,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "common/loopback.hpp"
 #include "ktls/kernel_channel.hpp"
 #include "ktls/offload.hpp"
 #include "ktls/secrets.hpp"
@@ -406,25 +405,6 @@ TEST(AbsorbKeylogLine, KeepsOnlyTheApplicationSecrets) {
 
 // ---------------------------------------------------------------- the kernel itself
 
-Result<std::pair<UniqueFd, UniqueFd>> connected_pair() {
-  UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(listener.get(), 1) != 0 ||
-      ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    return errno_error("listen");
-  }
-  UniqueFd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (::connect(client.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    return errno_error("connect");
-  }
-  UniqueFd server(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
-  return std::make_pair(std::move(client), std::move(server));
-}
-
 TEST_F(Readiness, HandOverSaysWhatTheKernelLacks) {
   KernelTlsSupport support = probe_kernel_tls();
   if (support.ulp) GTEST_SKIP() << "kernel has a TLS ULP";
@@ -432,7 +412,7 @@ TEST_F(Readiness, HandOverSaysWhatTheKernelLacks) {
   EXPECT_NE(support.reason.find("CONFIG_TLS"), std::string::npos) << support.reason;
   Session s(client_ctx_.get(), server_ctx_.get());
   ASSERT_TRUE(s.handshake());
-  auto pair = connected_pair();
+  auto pair = loopback_pair();
   ASSERT_TRUE(pair.ok());
   Result<std::unique_ptr<Channel>> channel =
       hand_over(std::move(s.server), std::move(pair->second));
@@ -447,7 +427,7 @@ TEST_F(Readiness, HandOverGivesAKernelChannel) {
   }
   Session s(client_ctx_.get(), server_ctx_.get());
   ASSERT_TRUE(s.handshake());
-  auto pair = connected_pair();
+  auto pair = loopback_pair();
   ASSERT_TRUE(pair.ok());
   Result<std::unique_ptr<Channel>> channel =
       hand_over(std::move(s.server), std::move(pair->second));

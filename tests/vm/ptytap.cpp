@@ -14,7 +14,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -23,6 +22,8 @@
 #include <cstring>
 #include <string>
 #include <vector>
+
+#include "tools/ttygate-client/pty_link.hpp"
 
 namespace {
 
@@ -34,20 +35,6 @@ volatile sig_atomic_t stop = 0;
   std::exit(1);
 }
 
-int open_pty(const std::string& link) {
-  int m = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-  if (m < 0 || grantpt(m) != 0 || unlockpt(m) != 0) die("posix_openpt");
-  termios t{};
-  if (tcgetattr(m, &t) != 0) die("tcgetattr");
-  cfmakeraw(&t);
-  if (tcsetattr(m, TCSANOW, &t) != 0) die("tcsetattr");
-  const char* slave = ptsname(m);
-  if (open(slave, O_RDWR | O_NOCTTY | O_CLOEXEC) < 0) die("open slave");  // see the header
-  std::string tmp = link + ".tmp";
-  unlink(tmp.c_str());
-  if (symlink(slave, tmp.c_str()) != 0 || rename(tmp.c_str(), link.c_str()) != 0) die("symlink");
-  return m;
-}
 
 void write_all(int fd, const unsigned char* p, std::size_t n) {
   while (n > 0) {
@@ -72,7 +59,12 @@ int main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   int tap = open(argv[4], O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
   if (tap < 0) die("open tap");
-  int master = open_pty(argv[2]);
+  auto pty = ttygate::client::PtyLink::open(argv[2]);  // raw, its own slave held open
+  if (!pty) {
+    std::fprintf(stderr, "ptytap: %s\n", pty.error().message().c_str());
+    return 1;
+  }
+  int master = pty->master();
   std::printf("ptytap: device at %s\n", argv[2]);
   std::fflush(stdout);
 
