@@ -84,6 +84,8 @@ std::vector<Cidr> default_allow_from();
 struct Limits {
   std::chrono::milliseconds handshake_timeout{10'000};  // handshake_timeout_ms, 100..600000
   unsigned max_handshakes = 64;                         // concurrent, 1..65535
+  unsigned max_handshakes_per_source = 8;               // concurrent from one IPv4 address or
+                                                        // IPv6 /64, 1..65535
   std::size_t session_buffer = 256 * 1024;              // session_buffer_bytes, bytes queued
                                                         // to a slow session before it is dropped,
                                                         // 4096..64 MiB

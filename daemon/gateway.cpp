@@ -1,5 +1,7 @@
 #include "daemon/gateway.hpp"
 
+#include <malloc.h>
+
 #include <ctime>
 #include <stdexcept>
 
@@ -61,11 +63,17 @@ Result<void> Gateway::start() {
 }
 
 void Gateway::on_accept(Relay& relay, UniqueFd fd, Peer peer) {
+  if (!handshakes_by_source_.start(SourceLimit::key_of(peer.addr))) {
+    log::notice("Refused " + peer.text + ": " + std::to_string(config_.limits.max_handshakes_per_source) +
+                " handshakes from this source in progress (limits.max_handshakes_per_source)");
+    return;
+  }
   if (auto kept = apply_keepalive(fd.get(), config_.keepalive); !kept)
     log::warning("Failed to set keep-alive on " + peer.text + ": " + kept.error().message() + ", ignoring");
   SslPtr ssl(SSL_new(tls_.get()));
   if (!ssl || SSL_set_fd(ssl.get(), fd.get()) != 1) {
     log::error("Failed to set up TLS for " + peer.text + ": " + openssl_error("SSL_new").message());
+    handshakes_by_source_.finish(SourceLimit::key_of(peer.addr));
     return;
   }
   SSL_set_accept_state(ssl.get());
@@ -145,10 +153,17 @@ std::string Gateway::client_name(const ktls::Pin& pin) const {
   return client ? client->name : ktls::fingerprint(pin);
 }
 
-void Gateway::handshake_finished() {
+void Gateway::handshake_finished(const Peer& peer) {
+  handshakes_by_source_.finish(SourceLimit::key_of(peer.addr));
   if (handshaking_-- == config_.limits.max_handshakes) {
     log::info("Resuming accept");
     for (auto& listener : listeners_) listener->resume();
+  }
+  if (handshaking_ == 0 && !heap_trim_.armed()) {
+    // A handshake allocates tens of KiB and frees them again (after a kernel hand-over, the SSL
+    // object too), leaving free pages between the sessions that stay: malloc keeps them
+    // resident. Once the handshakes are over, at most once a second, they go back to the system.
+    heap_trim_.set(loop_, loop_.timeout(std::chrono::seconds(1), [](int) { malloc_trim(0); }));
   }
 }
 

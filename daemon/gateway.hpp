@@ -24,6 +24,7 @@
 #include "daemon/pairing.hpp"
 #include "daemon/relay.hpp"
 #include "daemon/session.hpp"
+#include "daemon/source_limit.hpp"
 #include "ktls/identity.hpp"
 #include "ktls/offload.hpp"
 #include "ktls/tickets.hpp"
@@ -60,7 +61,7 @@ class Gateway final : public ktls::PeerPolicy, private PairingObserver, private 
   // take it? Records when the client was last seen.
   bool confirm(const Session& session);
   std::string client_name(const ktls::Pin& pin) const;
-  void handshake_finished();
+  void handshake_finished(const Peer& peer);
   // A session began relaying: it becomes visible to observers.
   void session_relaying(const Session& session) { events_->session_added(session); }
   void reap(Session& session);
@@ -115,11 +116,13 @@ class Gateway final : public ktls::PeerPolicy, private PairingObserver, private 
   ktls::TicketKeys ticket_keys_;
   Op ticket_rotation_;
   Op store_flush_;
+  Op heap_trim_;
   std::vector<std::unique_ptr<Relay>> relays_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::map<std::uint64_t, std::unique_ptr<Session>> sessions_;
   std::uint64_t next_session_id_ = 1;
   unsigned handshaking_ = 0;
+  SourceLimit handshakes_by_source_{config_.limits.max_handshakes_per_source};
   std::array<std::byte, 16 * 1024> scratch_{};  // one TLS record of plaintext
   GatewayEvents no_events_;
   GatewayEvents* events_ = &no_events_;

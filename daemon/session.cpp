@@ -53,7 +53,7 @@ void Session::step_handshake() {
 
 void Session::leave_handshake() {
   handshake_timer_.reset();
-  if (counted_as_handshake_) gateway_.handshake_finished();
+  if (counted_as_handshake_) gateway_.handshake_finished(peer_);
   counted_as_handshake_ = false;
 }
 

@@ -160,6 +160,17 @@ class ClientContext {
   bool has_pin_ = false;
 };
 
+// The source address of the next loopback connection: 127.1.0.1, 127.1.0.2, ... Many clients
+// are many hosts, and every system should see them so: ttygated limits handshakes in progress
+// per source address (limits.max_handshakes_per_source).
+inline in_addr next_loopback_source() {
+  static std::uint32_t next = 0;
+  std::uint32_t host = next++ % 0xfffe + 1;  // 1..0xfffe: never .0.0 or .255.255
+  in_addr a{};
+  a.s_addr = htonl((127u << 24) | (1u << 16) | host);
+  return a;
+}
+
 // A TCP socket to the system under test, TCP_NODELAY set (frames are small and interactive).
 inline int tcp_socket(const ClientOptions& o, bool nonblocking) {
   addrinfo hints{}, *res = nullptr;
@@ -170,6 +181,16 @@ inline int tcp_socket(const ClientOptions& o, bool nonblocking) {
   int fd = socket(res->ai_family, type, 0);
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (res->ai_family == AF_INET &&
+      (ntohl(reinterpret_cast<sockaddr_in*>(res->ai_addr)->sin_addr.s_addr) >> 24) == 127) {
+    sockaddr_in source{};
+    source.sin_family = AF_INET;
+    source.sin_addr = next_loopback_source();
+    if (bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof source) != 0) {
+      close(fd);
+      return -1;
+    }
+  }
   int rc = connect(fd, res->ai_addr, res->ai_addrlen);
   freeaddrinfo(res);
   if (rc != 0 && !(nonblocking && errno == EINPROGRESS)) {

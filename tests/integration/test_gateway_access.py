@@ -228,3 +228,39 @@ def test_a_restarted_gateway_binds_its_port_at_once(gateway_factory, device, cli
             s.sendall(b"x")
             assert device.read(1) == b"x"
         assert g.stop() == 0
+
+
+def connect_from(source, port, timeout=10):
+    """A TCP connection to the gateway from another loopback address: another host, to it."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.bind((source, 0))
+    s.connect(("127.0.0.1", port))
+    return s
+
+
+def test_one_source_cannot_take_every_handshake_slot(gateway_factory, device, client):
+    g = gateway_factory(limits="max_handshakes_per_source = 3")
+    g.add_client(client[0], name="laptop")
+    g.start()
+    silent = [connect_from("127.0.0.9", g.port) for _ in range(3)]
+    fourth = connect_from("127.0.0.9", g.port)
+    assert fourth.recv(1) == b""  # closed before a byte of TLS
+    g.wait_log("Refused 127.0.0.9:")
+    assert "3 handshakes from this source in progress (limits.max_handshakes_per_source)" in g.log()
+    assert g.log().count("Refused 127.0.0.9:") == 1  # the first three are still handshaking
+
+    # Another host is not affected.
+    ctx = g.tls_context(*client)
+    with ctx.wrap_socket(connect_from("127.0.0.10", g.port), suppress_ragged_eofs=False) as s:
+        s.sendall(b"a")
+        assert device.read(1) == b"a"
+
+    # Once one of its handshakes ends, the source may start another.
+    silent[0].close()
+    g.wait_log("(127.0.0.9:")  # the only 127.0.0.9 session the gateway ever logs is the one that ended
+    with ctx.wrap_socket(connect_from("127.0.0.9", g.port), suppress_ragged_eofs=False) as s:
+        s.sendall(b"b")
+        assert device.read(1) == b"b"
+    for s in silent[1:] + [fourth]:
+        s.close()

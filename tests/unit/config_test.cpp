@@ -95,6 +95,7 @@ TEST(ConfigParsing, FillsEveryDefaultForAMinimalFile) {
   EXPECT_EQ(texts(port.listen), std::vector<std::string>{"0.0.0.0:7000"});
   EXPECT_EQ(config.limits.handshake_timeout, std::chrono::milliseconds(10'000));
   EXPECT_EQ(config.limits.max_handshakes, 64u);
+  EXPECT_EQ(config.limits.max_handshakes_per_source, 8u);
   EXPECT_EQ(config.limits.session_buffer, 256u * 1024);
   EXPECT_EQ(texts(config.limits.allow_from), texts(default_allow_from()));
   EXPECT_EQ(config.pairing.confirm, Confirm::code);
@@ -171,6 +172,7 @@ control = "exclusive"
 [limits]
 handshake_timeout_ms = 2500
 max_handshakes = 8
+max_handshakes_per_source = 2
 session_buffer_bytes = 65536
 allow_from = ["192.168.7.0/24", "fd12:3456::/32"]
 )",
@@ -191,6 +193,7 @@ allow_from = ["192.168.7.0/24", "fd12:3456::/32"]
   EXPECT_EQ(texts(port.listen), (std::vector<std::string>{"127.0.0.1:7001", "[::1]:7001"}));
   EXPECT_EQ(config.limits.handshake_timeout, std::chrono::milliseconds(2500));
   EXPECT_EQ(config.limits.max_handshakes, 8u);
+  EXPECT_EQ(config.limits.max_handshakes_per_source, 2u);
   EXPECT_EQ(config.limits.session_buffer, 65536u);
   EXPECT_EQ(texts(config.limits.allow_from), (std::vector<std::string>{"192.168.7.0/24", "fd12:3456::/32"}));
 }
@@ -344,7 +347,7 @@ const BadFile kBadFiles[] = {
      F + "gateway.state_directory: unknown key; expected one of state_dir, name"},
     {"RejectsAnUnknownKeyInLimits", kPort + "[limits]\nmax_sessions = 3\n",
      F + "limits.max_sessions: unknown key; expected one of handshake_timeout_ms, max_handshakes, "
-         "session_buffer_bytes, allow_from"},
+         "max_handshakes_per_source, session_buffer_bytes, allow_from"},
     {"ReportsTheFirstUnknownKeyInFileOrder", port_with("zeta = 1\nalpha = 2\n"),
      F + "port[0].zeta: unknown key; expected one of " + kPortKeys},
     {"RejectsATableNestedInAPort", port_with("[port.options]\nx = 1\n"),
@@ -408,6 +411,8 @@ const BadFile kBadFiles[] = {
      F + "limits.handshake_timeout_ms: expected an integer in 100..600000, got an integer 50"},
     {"RejectsZeroConcurrentHandshakes", kPort + "[limits]\nmax_handshakes = 0\n",
      F + "limits.max_handshakes: expected an integer in 1..65535, got an integer 0"},
+    {"RejectsZeroHandshakesPerSource", kPort + "[limits]\nmax_handshakes_per_source = 0\n",
+     F + "limits.max_handshakes_per_source: expected an integer in 1..65535, got an integer 0"},
     {"RejectsASessionBufferAbove64MiB", kPort + "[limits]\nsession_buffer_bytes = 100000000\n",
      F + "limits.session_buffer_bytes: expected an integer in 4096..67108864, got an integer 100000000"},
     // Uniqueness
