@@ -4,7 +4,7 @@
 //   tlsbench reject     --port P [TLS]                  an unknown client must get no echo
 //   tlsbench throughput --port P [TLS] --dir down|up --bytes N --ctl SOCK --pids A,B
 //   tlsbench handshake  --port P  TLS  --seconds S [--concurrency C] [--resume] --pids A,B
-//   tlsbench idle       --port P [TLS] --sessions N --pids A,B
+//   tlsbench idle       --port P [TLS] --sessions N [--warmup N] --pids A,B
 //   tlsbench fanout     --port P [TLS] --sessions N --frames F --interval-us U --ctl SOCK
 //   tlsbench storm      --port P  TLS  --sessions N [--resume] [--pids A,B] [--tick-ms 50] [--deadline-s 10]
 //                                                     N clients reconnecting at once
@@ -377,6 +377,14 @@ int cmd_idle(const Args& a) {
   ClientContext ctx(client_options(a));
   auto roots = pids(a);
   const int n = static_cast<int>(num(a, "sessions", 100));
+  // Sessions opened and closed before the first reading, so what a server sets up once (the
+  // library pages a first handshake touches, tables built on first use) is not spread over the
+  // sessions measured.
+  if (const int warm = static_cast<int>(num(a, "warmup", 16)); warm > 0) {
+    Dialer w(ctx, Tickets::none);
+    w.run(warm, 16, 60, true);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(num(a, "settle-ms", 1500)));
   TreeUsage u0 = tree_usage(roots);
   Dialer d(ctx, Tickets::none);
   d.run(n, 16, 120, true);
