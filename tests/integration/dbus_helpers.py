@@ -21,15 +21,24 @@ GATEWAY = "/org/ttygate/Gateway1"
 
 
 class PrivateBus:
-    """dbus-daemon on a socket that `nobody` can reach too (pytest's tmp_path is 0700)."""
+    """dbus-daemon on a socket that `nobody` can reach too (pytest's tmp_path is 0700).
+    management_group: the shipped policy with its group="ttygate" renamed to this group (one
+    that exists on the test machine, where no ttygate group does)."""
 
-    def __init__(self):
+    def __init__(self, management_group=None):
         self.dir = tempfile.mkdtemp(prefix="ttygate-bus-")
         os.chmod(self.dir, 0o755)
         self.address = "unix:path=" + os.path.join(self.dir, "system_bus_socket")
         config = os.path.join(self.dir, "bus.conf")
+        policy = POLICY
+        if management_group:
+            policy = os.path.join(self.dir, "policy.conf")
+            with open(POLICY) as f, open(policy, "w") as out:
+                shipped = f.read()
+                assert shipped.count('group="ttygate"') == 1
+                out.write(shipped.replace('group="ttygate"', f'group="{management_group}"'))
         with open(BUS_CONFIG) as f, open(config, "w") as out:
-            out.write(f.read().replace("@LISTEN@", self.address).replace("@POLICY@", POLICY))
+            out.write(f.read().replace("@LISTEN@", self.address).replace("@POLICY@", policy))
         self.proc = subprocess.Popen(["dbus-daemon", "--config-file=" + config, "--nofork", "--print-address"],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         assert self.proc.stdout.readline(), "dbus-daemon did not start"
@@ -40,13 +49,15 @@ class PrivateBus:
         self.proc.wait(timeout=10)
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def run(self, argv, as_nobody=False, timeout=20):
+    def run(self, argv, as_nobody=False, group=None, timeout=20):
+        """as_nobody: run as user nobody, with no supplementary group or with `group`."""
         if as_nobody:
-            argv = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *argv]
+            groups = f"--groups={group}" if group else "--clear-groups"
+            argv = ["setpriv", "--reuid=nobody", "--regid=nogroup", groups, *argv]
         return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=self.env)
 
-    def busctl(self, *args, as_nobody=False, check=True):
-        r = self.run(["busctl", "--system", *args], as_nobody=as_nobody)
+    def busctl(self, *args, as_nobody=False, group=None, check=True):
+        r = self.run(["busctl", "--system", *args], as_nobody=as_nobody, group=group)
         if check:
             assert r.returncode == 0, r.stderr
         return r

@@ -10,8 +10,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from conftest import make_identity, recv_exactly, refused
-from dbus_helpers import (GATEWAY, ROOT, SERVICE, bus, client_path_of, session_paths,  # noqa: F401
-                          start_on_bus)
+from dbus_helpers import (GATEWAY, ROOT, SERVICE, TTYGATECTL, PrivateBus, bus, client_path_of,  # noqa: F401
+                          session_paths, start_on_bus)
 
 CLIENT = "org.ttygate.Client1"
 SESSION = "org.ttygate.Session1"
@@ -198,11 +198,35 @@ def test_a_caller_outside_the_policy_may_read_but_not_manage(gateway, bus):
     ]
     for args in denied:
         r = bus.busctl(*args, as_nobody=True, check=False)
-        assert r.returncode != 0 and "Access denied" in r.stderr or "AccessDenied" in r.stderr, (args, r.stderr)
+        assert r.returncode != 0 and ("Access denied" in r.stderr or "AccessDenied" in r.stderr), (args, r.stderr)
     assert bus.get(GATEWAY, SERVICE, "PairingActive") == "false"
     assert bus.get(path, CLIENT, "Name") == '"laptop"'
     r = bus.ctl("pair", "--no-wait", as_nobody=True)
     assert r.returncode == 1 and "AccessDenied" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_member_of_the_management_group_may_manage(gateway_factory, client):
+    """The shipped policy's group rule, with the group renamed to one this machine has ("users")
+    since there is no ttygate group here: nobody with that supplementary group may manage,
+    nobody without it may not."""
+    bus = PrivateBus(management_group="users")
+    try:
+        g = gateway_factory()
+        g.add_client(client[0], name="laptop")
+        start_on_bus(g, bus)
+        path = client_path_of(bus, "laptop")
+        r = bus.busctl("call", SERVICE, GATEWAY, SERVICE, "StartPairing", "u", "30", as_nobody=True, check=False)
+        assert r.returncode != 0 and "Access denied" in r.stderr, r.stderr
+        assert bus.get(GATEWAY, SERVICE, "PairingActive") == "false"
+        r = bus.run([TTYGATECTL, "pair", "--no-wait", "--seconds", "20"], as_nobody=True, group="users")
+        assert r.returncode == 0, r.stderr
+        assert bus.get(GATEWAY, SERVICE, "PairingActive") == "true"
+        bus.busctl("call", SERVICE, GATEWAY, SERVICE, "StopPairing", as_nobody=True, group="users")
+        assert bus.get(GATEWAY, SERVICE, "PairingActive") == "false"
+        bus.busctl("set-property", SERVICE, path, CLIENT, "Name", "s", "desk", as_nobody=True, group="users")
+        assert bus.get(path, CLIENT, "Name") == '"desk"'
+    finally:
+        bus.stop()
 
 
 def test_session_objects_show_live_sessions_and_disconnect_them(gateway, bus, client, device):
