@@ -310,6 +310,9 @@ void read_limits(const Section& section, Limits& limits) {
   if (auto field = section.get("max_handshakes_per_source")) {
     limits.max_handshakes_per_source = field->integer_in(1, 65535);
   }
+  if (auto field = section.get("handshakes_per_source_per_minute")) {
+    limits.handshakes_per_source_per_minute = field->integer_in(1, 65535);
+  }
   if (auto field = section.get("session_buffer_bytes")) {
     limits.session_buffer = field->integer_in(4096, 64 << 20);
   }
@@ -471,8 +474,8 @@ void read_root(const std::string& file, const toml::table& root, Config& config)
   check_listen_conflicts(file, config.ports);
   if (auto field = section.get("limits")) {
     read_limits(Section(file, field->table(), field->path,
-                        {"handshake_timeout_ms", "max_handshakes", "max_handshakes_per_source", "session_buffer_bytes",
-                         "allow_from"}),
+                        {"handshake_timeout_ms", "max_handshakes", "max_handshakes_per_source",
+                         "handshakes_per_source_per_minute", "session_buffer_bytes", "allow_from"}),
                 config.limits);
   }
   if (auto field = section.get("pairing")) {

@@ -86,6 +86,7 @@ struct Limits {
   unsigned max_handshakes = 64;                         // concurrent, 1..65535
   unsigned max_handshakes_per_source = 8;               // concurrent from one IPv4 address or
                                                         // IPv6 /64, 1..65535
+  unsigned handshakes_per_source_per_minute = 120;      // started by one source, 1..65535
   std::size_t session_buffer = 256 * 1024;              // session_buffer_bytes, bytes queued
                                                         // to a slow session before it is dropped,
                                                         // 4096..64 MiB

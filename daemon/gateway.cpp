@@ -63,10 +63,18 @@ Result<void> Gateway::start() {
 }
 
 void Gateway::on_accept(Relay& relay, UniqueFd fd, Peer peer) {
-  if (!handshakes_by_source_.start(SourceLimit::key_of(peer.addr))) {
-    log::notice("Refused " + peer.text + ": " + std::to_string(config_.limits.max_handshakes_per_source) +
-                " handshakes from this source in progress (limits.max_handshakes_per_source)");
-    return;
+  switch (handshakes_by_source_.start(SourceLimit::key_of(peer.addr))) {
+    case SourceLimit::Verdict::start:
+      break;
+    case SourceLimit::Verdict::too_many:
+      log::notice("Refused " + peer.text + ": " + std::to_string(config_.limits.max_handshakes_per_source) +
+                  " handshakes from this source in progress (limits.max_handshakes_per_source)");
+      return;
+    case SourceLimit::Verdict::too_fast:
+      log::notice("Refused " + peer.text + ": more than " +
+                  std::to_string(config_.limits.handshakes_per_source_per_minute) +
+                  " handshakes a minute from this source (limits.handshakes_per_source_per_minute)");
+      return;
   }
   if (auto kept = apply_keepalive(fd.get(), config_.keepalive); !kept)
     log::warning("Failed to set keep-alive on " + peer.text + ": " + kept.error().message() + ", ignoring");

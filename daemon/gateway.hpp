@@ -122,7 +122,8 @@ class Gateway final : public ktls::PeerPolicy, private PairingObserver, private 
   std::map<std::uint64_t, std::unique_ptr<Session>> sessions_;
   std::uint64_t next_session_id_ = 1;
   unsigned handshaking_ = 0;
-  SourceLimit handshakes_by_source_{config_.limits.max_handshakes_per_source};
+  SourceLimit handshakes_by_source_{config_.limits.max_handshakes_per_source,
+                                    config_.limits.handshakes_per_source_per_minute};
   std::array<std::byte, 16 * 1024> scratch_{};  // one TLS record of plaintext
   GatewayEvents no_events_;
   GatewayEvents* events_ = &no_events_;

@@ -264,3 +264,22 @@ def test_one_source_cannot_take_every_handshake_slot(gateway_factory, device, cl
         assert device.read(1) == b"b"
     for s in silent[1:] + [fourth]:
         s.close()
+
+
+def test_one_source_cannot_keep_the_gateway_busy_with_handshakes(gateway_factory, device, client):
+    g = gateway_factory(limits="handshakes_per_source_per_minute = 3")
+    g.add_client(client[0], name="laptop")
+    g.start()
+    ctx = g.tls_context(*client)
+    for i in range(3):  # a minute's allowance, used at once
+        with ctx.wrap_socket(connect_from("127.0.0.11", g.port), suppress_ragged_eofs=False) as s:
+            s.sendall(b"%d" % i)
+            assert device.read(1) == b"%d" % i
+    fourth = connect_from("127.0.0.11", g.port)
+    assert fourth.recv(1) == b""  # closed before a byte of TLS
+    fourth.close()
+    g.wait_log("Refused 127.0.0.11:")
+    assert "more than 3 handshakes a minute from this source (limits.handshakes_per_source_per_minute)" in g.log()
+    with ctx.wrap_socket(connect_from("127.0.0.12", g.port), suppress_ragged_eofs=False) as s:
+        s.sendall(b"x")  # another host is not affected
+        assert device.read(1) == b"x"

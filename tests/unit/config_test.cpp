@@ -96,6 +96,7 @@ TEST(ConfigParsing, FillsEveryDefaultForAMinimalFile) {
   EXPECT_EQ(config.limits.handshake_timeout, std::chrono::milliseconds(10'000));
   EXPECT_EQ(config.limits.max_handshakes, 64u);
   EXPECT_EQ(config.limits.max_handshakes_per_source, 8u);
+  EXPECT_EQ(config.limits.handshakes_per_source_per_minute, 120u);
   EXPECT_EQ(config.limits.session_buffer, 256u * 1024);
   EXPECT_EQ(texts(config.limits.allow_from), texts(default_allow_from()));
   EXPECT_EQ(config.pairing.confirm, Confirm::code);
@@ -173,6 +174,7 @@ control = "exclusive"
 handshake_timeout_ms = 2500
 max_handshakes = 8
 max_handshakes_per_source = 2
+handshakes_per_source_per_minute = 30
 session_buffer_bytes = 65536
 allow_from = ["192.168.7.0/24", "fd12:3456::/32"]
 )",
@@ -194,6 +196,7 @@ allow_from = ["192.168.7.0/24", "fd12:3456::/32"]
   EXPECT_EQ(config.limits.handshake_timeout, std::chrono::milliseconds(2500));
   EXPECT_EQ(config.limits.max_handshakes, 8u);
   EXPECT_EQ(config.limits.max_handshakes_per_source, 2u);
+  EXPECT_EQ(config.limits.handshakes_per_source_per_minute, 30u);
   EXPECT_EQ(config.limits.session_buffer, 65536u);
   EXPECT_EQ(texts(config.limits.allow_from), (std::vector<std::string>{"192.168.7.0/24", "fd12:3456::/32"}));
 }
@@ -347,7 +350,7 @@ const BadFile kBadFiles[] = {
      F + "gateway.state_directory: unknown key; expected one of state_dir, name"},
     {"RejectsAnUnknownKeyInLimits", kPort + "[limits]\nmax_sessions = 3\n",
      F + "limits.max_sessions: unknown key; expected one of handshake_timeout_ms, max_handshakes, "
-         "max_handshakes_per_source, session_buffer_bytes, allow_from"},
+         "max_handshakes_per_source, handshakes_per_source_per_minute, session_buffer_bytes, allow_from"},
     {"ReportsTheFirstUnknownKeyInFileOrder", port_with("zeta = 1\nalpha = 2\n"),
      F + "port[0].zeta: unknown key; expected one of " + kPortKeys},
     {"RejectsATableNestedInAPort", port_with("[port.options]\nx = 1\n"),
@@ -413,6 +416,8 @@ const BadFile kBadFiles[] = {
      F + "limits.max_handshakes: expected an integer in 1..65535, got an integer 0"},
     {"RejectsZeroHandshakesPerSource", kPort + "[limits]\nmax_handshakes_per_source = 0\n",
      F + "limits.max_handshakes_per_source: expected an integer in 1..65535, got an integer 0"},
+    {"RejectsAHandshakeRateGivenAsText", kPort + "[limits]\nhandshakes_per_source_per_minute = \"60\"\n",
+     F + "limits.handshakes_per_source_per_minute: expected an integer in 1..65535, got a string \"60\""},
     {"RejectsASessionBufferAbove64MiB", kPort + "[limits]\nsession_buffer_bytes = 100000000\n",
      F + "limits.session_buffer_bytes: expected an integer in 4096..67108864, got an integer 100000000"},
     // Uniqueness
