@@ -161,8 +161,8 @@ class ClientContext {
 };
 
 // The source address of the next loopback connection: 127.1.0.1, 127.1.0.2, ... Many clients
-// are many hosts, and every system should see them so: ttygated limits handshakes in progress
-// per source address (limits.max_handshakes_per_source).
+// are many hosts, and every system should see them so: ttygated limits handshakes per source
+// address (limits.max_handshakes_per_source, limits.handshakes_per_source_per_minute).
 inline in_addr next_loopback_source() {
   static std::uint32_t next = 0;
   std::uint32_t host = next++ % 0xfffe + 1;  // 1..0xfffe: never .0.0 or .255.255
