@@ -3,7 +3,16 @@
 # in front of every PASS/FAIL name; LOG is the ttygated log the log_* helpers read.
 
 pass() { echo "VMTEST PASS ${VMTEST_PREFIX:-}$*"; }
-fail() { echo "VMTEST FAIL ${VMTEST_PREFIX:-}$*"; }
+FAILED=0
+fail() {
+  echo "VMTEST FAIL ${VMTEST_PREFIX:-}$*"
+  FAILED=$((FAILED + 1))
+}
+# show_log_if_failed: the ttygated log as INFO lines, when a check of this scenario failed.
+show_log_if_failed() {
+  [ "$FAILED" -gt 0 ] && [ -e "$LOG" ] || return 0
+  tail -40 "$LOG" | sed 's/^/VMTEST INFO log: /'
+}
 info() { echo "VMTEST INFO ${VMTEST_PREFIX:-}$*"; }
 # check NAME DETAIL COMMAND...: one PASS or FAIL line (DETAIL shown on failure).
 check() {
