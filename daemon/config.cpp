@@ -195,7 +195,7 @@ struct Choice {
 constexpr Choice<Parity> parities[] = {{"none", Parity::none}, {"even", Parity::even}, {"odd", Parity::odd}};
 constexpr Choice<Flow> flows[] = {{"none", Flow::none}, {"rtscts", Flow::rtscts}, {"xonxoff", Flow::xonxoff}};
 constexpr Choice<Confirm> confirms[] = {
-    {"auto", Confirm::automatic}, {"button", Confirm::button}, {"code", Confirm::code}};
+    {"auto", Confirm::automatic}, {"button", Confirm::button}, {"code", Confirm::code}, {"passcode", Confirm::passcode}};
 constexpr Choice<KernelTls> kernel_modes[] = {{"auto", KernelTls::automatic}, {"off", KernelTls::off}};
 constexpr Choice<bool> roles[] = {{"control", true}, {"monitor", false}};
 constexpr Choice<ControlMode> control_modes[] = {{"shared", ControlMode::shared},
@@ -431,6 +431,8 @@ void read_pairing(const std::string& file, const Section& section, PairingSectio
   if (auto field = section.get("auto_guard_ms"))
     pairing.auto_guard = std::chrono::milliseconds(field->integer_in(500, 60000));
   if (auto field = section.get("default_role")) pairing.default_role_control = choose(*field, roles);
+  if (auto field = section.get("max_passcode_attempts"))
+    pairing.max_passcode_attempts = static_cast<unsigned>(field->integer_in(1, 20));
   if (auto field = section.get("button")) {
     read_button(Section(file, field->table(), field->path, {"chip", "line", "active_low", "debounce_ms"}),
                 pairing.button.emplace());
@@ -481,7 +483,7 @@ void read_root(const std::string& file, const toml::table& root, Config& config)
   if (auto field = section.get("pairing")) {
     read_pairing(file,
                  Section(file, field->table(), field->path,
-                         {"confirm", "window_seconds", "auto_guard_ms", "default_role", "button"}),
+                         {"confirm", "window_seconds", "auto_guard_ms", "default_role", "max_passcode_attempts", "button"}),
                  config.pairing);
   }
   if (auto field = section.get("tls")) {

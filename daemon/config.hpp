@@ -99,7 +99,7 @@ struct GatewaySection {
                                                         // 1..64 printable ASCII characters
 };
 
-enum class Confirm { automatic, button, code };  // words: auto, button, code
+enum class Confirm { automatic, button, code, passcode };  // words: auto, button, code, passcode
 enum class KernelTls { automatic, off };          // words: auto, off
 
 // The GPIO line of the pairing button (libgpiod v1).
@@ -116,6 +116,7 @@ struct PairingSection {
   std::chrono::milliseconds auto_guard{3000};    // auto_guard_ms, 500..60000: how long "auto"
                                                  // waits for a rival before it accepts
   bool default_role_control = true;              // default_role = "control" | "monitor"
+  unsigned max_passcode_attempts = 5;            // 1..20: failed setup-code attempts per window
   std::optional<ButtonConfig> button;            // [pairing.button]
 };
 

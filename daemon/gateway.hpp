@@ -86,12 +86,17 @@ class Gateway final : public ktls::PeerPolicy, private PairingObserver, private 
   // A new role closes the client's live sessions: they reconnect with it.
   Result<void> set_client_role(const ktls::Pin& pin, std::string_view role);
   Result<void> disconnect_session(std::uint64_t id);
-  // From sessions: an unknown client finished its handshake during a window (gateway_pairing.cpp).
+  // From sessions: an unknown client finished its handshake during a window, and how its
+  // pairing exchange ended (gateway_pairing.cpp).
   void pairing_candidate(Session& session);
+  void pairing_exchange_ended(Session& session, const ktls::pairing::Step& step);
+  // A setup code's verifier is in the state directory (ttygated --new-passcode).
+  bool passcode_set() const;
 
  private:
   // PairingObserver and PairingTimer (gateway_pairing.cpp).
   void pairing_window_changed() override;
+  void pairing_exchange(const PairingCandidate& candidate) override;
   void pairing_requested(const PairingCandidate& candidate) override;
   bool pairing_accept(const PairingCandidate& candidate, std::string* why) override;
   void pairing_reject(std::uint64_t session, std::string_view reason) override;
@@ -100,6 +105,7 @@ class Gateway final : public ktls::PeerPolicy, private PairingObserver, private 
   void arm(PairingClock::time_point at) override;
   void disarm() override { pairing_timer_.reset(); }
   std::string unique_client_name(std::string_view wanted) const;
+  Result<void> load_passcode();
   void close_sessions_of(const ktls::Pin& pin, std::string_view reason);
 
   void on_accept(Relay& relay, UniqueFd fd, Peer peer);
@@ -129,6 +135,7 @@ class Gateway final : public ktls::PeerPolicy, private PairingObserver, private 
   GatewayEvents* events_ = &no_events_;
   std::unique_ptr<Pairing> pairing_;
   Op pairing_timer_;
+  std::optional<ktls::pairing::PasscodeVerifier> passcode_;  // read as each "passcode" window opens
 };
 
 }  // namespace ttygate::daemon

@@ -23,7 +23,11 @@ Result<void> check_name(std::string_view name) {
 
 }  // namespace
 
-Result<void> Gateway::start_pairing(std::chrono::seconds seconds) { return pairing_->start(seconds); }
+Result<void> Gateway::start_pairing(std::chrono::seconds seconds) {
+  if (!pairing_->open())
+    if (auto loaded = load_passcode(); !loaded) return loaded;
+  return pairing_->start(seconds);
+}
 
 Result<void> Gateway::stop_pairing() { return pairing_->stop(); }
 
@@ -31,6 +35,9 @@ Result<void> Gateway::confirm_pairing(std::string_view code) { return pairing_->
 
 void Gateway::button_pressed() {
   log::info("Pairing button pressed");
+  if (!pairing_->open())
+    if (auto loaded = load_passcode(); !loaded)
+      return log::error("Failed to open a pairing window: " + loaded.error().context());
   pairing_->button_pressed();
 }
 

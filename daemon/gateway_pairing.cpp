@@ -1,25 +1,67 @@
 // Gateway: the pairing glue between sessions, the Pairing state machine and the client store.
-// The state machine decides; this file derives the code from the candidate's TLS session,
-// stores an accepted client and tells sessions and observers.
+// The state machine decides; this file starts each candidate's exchange on its TLS session,
+// passes on how it ended, stores an accepted client and tells sessions and observers.
 #include <algorithm>
 #include <ctime>
 
 #include "common/log.hpp"
 #include "daemon/gateway.hpp"
-#include "ktls/exporter.hpp"
+#include "daemon/passcode.hpp"
+#include "daemon/refusal.hpp"
 
 namespace ttygate::daemon {
 
 void Gateway::pairing_candidate(Session& session) {
-  auto code = ktls::pairing_code(session.ssl());
-  if (!code) {
-    log::error("Failed to derive the pairing code for session " + std::to_string(session.id()) + ": " +
-               code.error().message());
-    return session.close("no pairing code");
+  pairing_->candidate_arrived({session.id(), session.pin(), sanitize_name(ktls::pairing::peer_common_name(session.ssl())), {}});
+}
+
+void Gateway::pairing_exchange(const PairingCandidate& candidate) {
+  Session* waiting = session(candidate.session);
+  if (!waiting || waiting->state() != Session::State::pairing) return;
+  auto exporter = ktls::pairing::exporter(waiting->ssl());
+  if (!exporter) {
+    log::error("Failed to start pairing with session " + std::to_string(candidate.session) + ": " +
+               exporter.error().message());
+    return pairing_->candidate_failed(candidate.session, "protocol");
   }
-  PairingCandidate candidate{session.id(), session.pin(), sanitize_name(ktls::peer_common_name(session.ssl())),
-                             std::move(*code)};
-  pairing_->candidate_arrived(std::move(candidate));
+  waiting->start_exchange(config_.pairing.confirm == Confirm::passcode
+                              ? ktls::pairing::GatewayExchange::passcode(*exporter, *passcode_)
+                              : ktls::pairing::GatewayExchange::committed_code(*exporter));
+}
+
+void Gateway::pairing_exchange_ended(Session& session, const ktls::pairing::Step& step) {
+  using ktls::pairing::Step;
+  switch (step.kind) {
+    case Step::code_shown:
+      return pairing_->candidate_code(session.id(), step.code);
+    case Step::proved:
+      log::notice("Session " + std::to_string(session.id()) + ": the candidate proved the setup code");
+      return pairing_->candidate_proved(session.id());
+    case Step::failed:
+      log::notice("Session " + std::to_string(session.id()) + ": pairing exchange failed (" + step.reason +
+                  "): " + step.detail);
+      return pairing_->candidate_failed(session.id(), step.reason);
+    case Step::more:
+      return;
+  }
+}
+
+// "passcode": each window reads the verifier afresh, so a new setup code (ttygated
+// --new-passcode) takes effect without a restart, and a broken file refuses the window.
+Result<void> Gateway::load_passcode() {
+  if (config_.pairing.confirm != Confirm::passcode) return success();
+  auto loaded = load_passcode_verifier(config_.gateway.state_dir);
+  if (!loaded) return refusal(Refusal::failed, loaded.error().message());
+  if (!*loaded)
+    return refusal(Refusal::not_supported,
+                   "pairing is by setup code and none is set: run ttygated --config FILE --new-passcode");
+  passcode_ = std::move(**loaded);
+  return success();
+}
+
+bool Gateway::passcode_set() const {
+  std::error_code ec;
+  return std::filesystem::exists(passcode_verifier_path(config_.gateway.state_dir), ec);
 }
 
 void Gateway::pairing_window_changed() {
@@ -32,8 +74,10 @@ void Gateway::pairing_window_changed() {
 }
 
 void Gateway::pairing_requested(const PairingCandidate& candidate) {
+  std::string shows = candidate.code.empty() ? "" : " shows code " + candidate.code;
+  if (config_.pairing.confirm == Confirm::passcode) shows = " tries the setup code";
   log::notice("Pairing candidate \"" + candidate.name + "\" " + ktls::fingerprint(candidate.pin) + " (session " +
-              std::to_string(candidate.session) + ") shows code " + candidate.code);
+              std::to_string(candidate.session) + ")" + shows);
   events_->pairing_requested(candidate.pin, candidate.name, candidate.code);
 }
 

@@ -14,6 +14,7 @@
 #include "daemon/config.hpp"
 #include "daemon/gateway.hpp"
 #include "daemon/loop.hpp"
+#include "daemon/passcode.hpp"
 #include "daemon/provisioning.hpp"
 #include "daemon/service_manager.hpp"
 #include "daemon/signals.hpp"
@@ -27,7 +28,8 @@ using namespace ttygate::daemon;
 
 constexpr const char* kUsage =
     "Usage: ttygated --config FILE [--bus system|none] [--check | --fingerprint | --list-clients |\n"
-    "                 --add-client CERT.pem --name NAME --role control|monitor]\n"
+    "                 --add-client CERT.pem --name NAME --role control|monitor |\n"
+    "                 --new-passcode [--force]]\n"
     "\n"
     "Relays serial ports to pinned mutual-TLS 1.3 clients.\n"
     "  -c, --config FILE    configuration (TOML), required\n"
@@ -35,14 +37,20 @@ constexpr const char* kUsage =
     "      --fingerprint    print the gateway's key fingerprint (creating the key if missing)\n"
     "      --list-clients   list paired clients\n"
     "      --add-client CERT  pin the key of a client certificate, with --name and --role\n"
+    "      --new-passcode   make the setup code clients pair with (pairing.confirm = \"passcode\"):\n"
+    "                       stores only its verifier and prints the code this once, as\n"
+    "                       \"Setup code: NNNN-NNNN\", then the 8 digits alone on the next line\n"
+    "                       (for scripts), then a reminder; refuses to replace an existing one\n"
+    "      --force          with --new-passcode: replace the existing setup code\n"
     "      --bus system|none  offer org.ttygate.Gateway1 on the system bus (default), or not\n"
     "  -V, --version        print the version\n";
 
 struct Options {
   std::string config;
-  enum class Action { run, check, fingerprint, list_clients, add_client } action = Action::run;
+  enum class Action { run, check, fingerprint, list_clients, add_client, new_passcode } action = Action::run;
   std::string cert, name, role = "control";
   bool bus = true;
+  bool force = false;
 };
 
 [[noreturn]] void usage_error(const std::string& what) {
@@ -51,12 +59,13 @@ struct Options {
 }
 
 Options parse_options(int argc, char** argv) {
-  enum { kCheck = 256, kFingerprint, kList, kAdd, kName, kRole, kBus };
+  enum { kCheck = 256, kFingerprint, kList, kAdd, kName, kRole, kBus, kNewPasscode, kForce };
   static const option longs[] = {
       {"config", required_argument, nullptr, 'c'}, {"check", no_argument, nullptr, kCheck},
       {"fingerprint", no_argument, nullptr, kFingerprint}, {"list-clients", no_argument, nullptr, kList},
       {"add-client", required_argument, nullptr, kAdd}, {"name", required_argument, nullptr, kName},
       {"role", required_argument, nullptr, kRole}, {"bus", required_argument, nullptr, kBus},
+      {"new-passcode", no_argument, nullptr, kNewPasscode}, {"force", no_argument, nullptr, kForce},
       {"help", no_argument, nullptr, 'h'},
       {"version", no_argument, nullptr, 'V'}, {nullptr, 0, nullptr, 0}};
   Options o;
@@ -69,6 +78,8 @@ Options parse_options(int argc, char** argv) {
       case kAdd: o.action = Options::Action::add_client; o.cert = optarg; break;
       case kName: o.name = optarg; break;
       case kRole: o.role = optarg; break;
+      case kNewPasscode: o.action = Options::Action::new_passcode; break;
+      case kForce: o.force = true; break;
       case kBus:
         if (std::string(optarg) != "system" && std::string(optarg) != "none") usage_error("--bus takes system or none");
         o.bus = std::string(optarg) == "system";
@@ -81,6 +92,7 @@ Options parse_options(int argc, char** argv) {
   if (optind < argc) usage_error(std::string("unexpected argument: ") + argv[optind]);
   if (o.config.empty()) usage_error("--config FILE is required");
   if (o.action == Options::Action::add_client && o.name.empty()) usage_error("--add-client needs --name");
+  if (o.force && o.action != Options::Action::new_passcode) usage_error("--force only goes with --new-passcode");
   return o;
 }
 
@@ -156,6 +168,23 @@ int run(const Config& config, bool use_bus) {
   return 0;
 }
 
+// The code exists only in this output: the gateway keeps its verifier, never the code.
+int new_passcode(const Config& config, bool force) {
+  auto code = create_passcode(config.gateway.state_dir, force);
+  if (!code && code.error().code() == std::errc::file_exists) {
+    throw std::runtime_error("a setup code exists already (" + code.error().context() +
+                             "); --force replaces it, and the old code stops working");
+  }
+  std::string created = or_fail(std::move(code), "create a setup code");
+  std::printf("Setup code: %s\n%s\n", format_passcode(created).c_str(), created.c_str());
+  std::puts("This code is shown once and stored nowhere: put it on the gateway's label now.");
+  if (config.pairing.confirm != Confirm::passcode) {
+    std::fprintf(stderr, "ttygated: note: %s has pairing.confirm = \"%s\"; clients are asked for this code once it is \"passcode\"\n",
+                 config.file.c_str(), std::string(to_string(config.pairing.confirm)).c_str());
+  }
+  return 0;
+}
+
 int dispatch(const Options& o) {
   Config config = load_config(o.config);
   if (o.action == Options::Action::check) {
@@ -179,6 +208,8 @@ int dispatch(const Options& o) {
                   ktls::fingerprint(client.pin).c_str());
       return 0;
     }
+    case Options::Action::new_passcode:
+      return new_passcode(config, o.force);
     case Options::Action::run:
       return run(config, o.bus);
   }

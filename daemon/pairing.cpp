@@ -21,6 +21,7 @@ Result<void> Pairing::start(std::chrono::seconds seconds) {
   if (open_) return refusal(Refusal::busy, "a pairing window is already open");
   if (seconds.count() == 0) seconds = config_.window;
   open_ = true;
+  failed_attempts_ = 0;
   deadline_ = timer_.now() + seconds;
   arm();
   observer_.pairing_window_changed();
@@ -38,7 +39,8 @@ Result<void> Pairing::confirm_code(std::string_view code) {
   if (config_.confirm != Confirm::code)
     return refusal(Refusal::not_supported,
                    "pairing is confirmed by " + std::string(to_string(config_.confirm)) + ", not by code");
-  if (!candidate_) return refusal(Refusal::not_active, "no client is waiting for confirmation");
+  if (!candidate_ || candidate_->code.empty())
+    return refusal(Refusal::not_active, "no client is waiting for confirmation");
   if (code != candidate_->code) {
     fail("wrong code");
     return refusal(Refusal::wrong_code, "the code does not match the client's: pairing aborted");
@@ -63,19 +65,58 @@ void Pairing::candidate_arrived(PairingCandidate candidate) {
     observer_.pairing_reject(candidate.session, "overlap");
     return fail("overlap");
   }
+  const std::uint64_t id = candidate.session;
   candidate_ = std::move(candidate);
-  if (config_.confirm == Confirm::automatic) {
-    guard_until_ = timer_.now() + config_.auto_guard;
-    arm();
+  candidate_->code.clear();
+  switch (config_.confirm) {
+    case Confirm::automatic:
+      guard_until_ = timer_.now() + config_.auto_guard;
+      arm();
+      return observer_.pairing_requested(*candidate_);
+    case Confirm::button:
+      return observer_.pairing_requested(*candidate_);
+    case Confirm::passcode:
+      observer_.pairing_requested(*candidate_);
+      if (is_candidate(id)) observer_.pairing_exchange(*candidate_);
+      return;
+    case Confirm::code:
+      return observer_.pairing_exchange(*candidate_);  // the code comes with candidate_code()
   }
+}
+
+void Pairing::candidate_code(std::uint64_t session, std::string code) {
+  if (!is_candidate(session) || config_.confirm != Confirm::code || !candidate_->code.empty()) return;
+  candidate_->code = std::move(code);
   observer_.pairing_requested(*candidate_);
 }
 
+void Pairing::candidate_proved(std::uint64_t session) {
+  if (is_candidate(session) && config_.confirm == Confirm::passcode) accept();
+}
+
+void Pairing::candidate_failed(std::uint64_t session, std::string_view reason) {
+  if (!is_candidate(session)) return;
+  if (config_.confirm == Confirm::passcode) return fail_attempt(reason);
+  fail(reason);
+}
+
 void Pairing::connection_closed(std::uint64_t session) {
-  if (candidate_ && candidate_->session == session) {
-    candidate_.reset();  // gone already: nothing to reject
-    fail("candidate disconnected");
-  }
+  if (!is_candidate(session)) return;
+  if (config_.confirm == Confirm::passcode) return fail_attempt("candidate disconnected");
+  candidate_.reset();  // gone already: nothing to reject
+  fail("candidate disconnected");
+}
+
+// A passcode attempt ends only its candidate; enough of them end the window, so an attacker
+// gets max_passcode_attempts online guesses per window.
+void Pairing::fail_attempt(std::string_view reason) {
+  std::string why(reason);  // may point into the candidate
+  PairingCandidate turned_away = std::move(*candidate_);
+  candidate_.reset();
+  ++failed_attempts_;
+  observer_.pairing_reject(turned_away.session, why);
+  observer_.pairing_failed(why);
+  if (open_ && failed_attempts_ >= config_.max_passcode_attempts) close_window();
 }
 
 void Pairing::timer_fired() {

@@ -219,8 +219,9 @@ void Session::on_idle_timer() {
   arm_idle_timer(idle - quiet);
 }
 
-// The candidate keeps its SSL (the pairing code comes from it) and is not read from: whatever
-// it sends before the verdict waits in the socket. Only the peer leaving is watched for.
+// The candidate keeps its SSL (the exporter comes from it). Without an exchange ("button",
+// "auto") it is not read from: whatever it sends before the verdict waits in the socket, and
+// only the peer leaving is watched for. With one, start_exchange() takes over the socket.
 void Session::enter_pairing(const std::optional<ktls::Pin>& pin) {
   if (!pin || *pin != pin_) return close("pairing candidate presented another key");
   state_ = State::pairing;
@@ -230,9 +231,88 @@ void Session::enter_pairing(const std::optional<ktls::Pin>& pin) {
   gateway_.pairing_candidate(*this);
 }
 
+// The exchange gets the handshake's time limit to finish; waiting for a person afterwards is
+// bounded by the pairing window.
+void Session::start_exchange(std::unique_ptr<ktls::pairing::GatewayExchange> exchange) {
+  if (state_ != State::pairing) return;
+  exchange_ = std::move(exchange);
+  pairing_wait_.reset();
+  handshake_timer_.set(gateway_.loop(), gateway_.loop().timeout(gateway_.config().limits.handshake_timeout, [this](int) {
+    if (!exchange_->finished()) end_exchange(ktls::pairing::Step{ktls::pairing::Step::failed, {}, {}, "protocol",
+                                                                  "the pairing exchange timed out"});
+  }));
+  if (send_exchange(exchange_->opening())) read_exchange();
+}
+
+// Read-ahead is off, so each read takes at most one record: nothing past the exchange is ever
+// consumed by OpenSSL on our behalf, and a later kernel hand-over stays exact.
+void Session::read_exchange() {
+  while (state_ == State::pairing) {
+    char buffer[ktls::pairing::kMaxLine];
+    ERR_clear_error();
+    int n = SSL_read(ssl_.get(), buffer, sizeof buffer);
+    if (n > 0) {
+      exchange_in_.append(buffer, static_cast<std::size_t>(n));
+      if (!feed_exchange()) return;
+      continue;
+    }
+    int err = SSL_get_error(ssl_.get(), n);
+    if (err != SSL_ERROR_WANT_READ && exchange_->awaits_proof()) {
+      end_exchange({ktls::pairing::Step::failed, {}, {}, "wrong-passcode",
+                    "the candidate left instead of proving the setup code"});
+      return;
+    }
+    if (err != SSL_ERROR_WANT_READ) return close("pairing candidate left");
+    pairing_wait_.set(gateway_.loop(), gateway_.loop().poll(fd_.get(), POLLIN, [this](int res) {
+      if (res < 0) return close("socket error during pairing");
+      read_exchange();
+    }));
+    return;
+  }
+}
+
+// Hands every whole line to the exchange. False once the session is no longer in it.
+bool Session::feed_exchange() {
+  using ktls::pairing::Step;
+  for (std::size_t end; (end = exchange_in_.find('\n')) != std::string::npos;) {
+    std::string line = exchange_in_.substr(0, end);
+    exchange_in_.erase(0, end + 1);
+    Step step = exchange_->receive(line);
+    if (!step.send.empty() && !send_exchange(step.send)) return false;
+    if (step.kind != Step::more && !end_exchange(std::move(step))) return false;
+  }
+  if (exchange_in_.empty()) return true;
+  if (exchange_->finished())
+    return end_exchange(Step{Step::failed, {}, {}, "protocol", "bytes after the pairing exchange"});
+  if (exchange_in_.size() >= ktls::pairing::kMaxLine)
+    return end_exchange(Step{Step::failed, {}, {}, "protocol", "a pairing message longer than the protocol allows"});
+  return true;
+}
+
+// A message of a few hundred bytes into a socket that has sent only the handshake: a full send
+// buffer here means a peer that does not read, which refuses it like any other protocol error.
+bool Session::send_exchange(const std::string& line) {
+  ERR_clear_error();
+  if (SSL_write(ssl_.get(), line.data(), static_cast<int>(line.size())) == static_cast<int>(line.size())) return true;
+  using ktls::pairing::Step;
+  return end_exchange(Step{Step::failed, {}, {}, "protocol", "could not send a pairing message"});
+}
+
+// An outcome goes to the gateway, which may accept (the session relays), refuse (it closes) or
+// wait for a person. True while the session still runs the exchange.
+bool Session::end_exchange(ktls::pairing::Step step) {
+  using ktls::pairing::Step;
+  if (step.kind != Step::failed && !exchange_in_.empty())
+    step = Step{Step::failed, {}, {}, "protocol", "bytes after the pairing exchange"};
+  if (step.kind != Step::more) handshake_timer_.reset();
+  gateway_.pairing_exchange_ended(*this, step);
+  return state_ == State::pairing;
+}
+
 void Session::paired(Role role) {
   if (state_ != State::pairing) return;
   pairing_wait_.reset();
+  exchange_.reset();
   candidate_ = false;
   role_ = role;
   greeting_ = "TTYGATE PAIRED " + std::string(to_string(role)) + "\n";

@@ -28,6 +28,7 @@
 #include "daemon/listener.hpp"
 #include "daemon/loop.hpp"
 #include "ktls/channel.hpp"
+#include "ktls/pairing_protocol.hpp"
 #include "ktls/pin.hpp"
 
 namespace ttygate::daemon {
@@ -59,6 +60,10 @@ class Session {
   bool candidate() const { return candidate_; }
   // The handshake's SSL while the session still holds it (handshaking, pairing), else null.
   SSL* ssl() const { return ssl_.get(); }
+  // A candidate in "code" or "passcode" mode: run the gateway's half of the pairing exchange on
+  // this connection. Every line read is the exchange's, never the device's; a byte that is not
+  // the next expected message, before the verdict, refuses the candidate ("protocol").
+  void start_exchange(std::unique_ptr<ktls::pairing::GatewayExchange> exchange);
   // Pairing succeeded: tell the client "TTYGATE PAIRED <role>\n", then relay as a known client.
   void paired(Role role);
   void set_client(const ktls::Pin& pin, Role role) {
@@ -92,6 +97,10 @@ class Session {
   void leave_handshake();
   void on_established();
   void enter_pairing(const std::optional<ktls::Pin>& pin);
+  void read_exchange();
+  bool feed_exchange();
+  bool send_exchange(const std::string& line);
+  bool end_exchange(ktls::pairing::Step step);
   Result<std::unique_ptr<ktls::Channel>> make_channel();
   void wait_input(short events);
   void pump_input();
@@ -134,7 +143,9 @@ class Session {
   std::int64_t since_ = 0;
   bool candidate_ = false;
   std::string greeting_;  // sent before any device output (the pairing verdict)
-  Op pairing_wait_;       // a candidate's socket, watched for the peer leaving
+  Op pairing_wait_;       // a candidate's socket: watched for the peer leaving, or read by the exchange
+  std::unique_ptr<ktls::pairing::GatewayExchange> exchange_;
+  std::string exchange_in_;  // received, not yet a whole line
 };
 
 }  // namespace ttygate::daemon

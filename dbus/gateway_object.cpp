@@ -41,6 +41,11 @@ int get_pairing_remaining(sd_bus*, const char*, const char*, const char*, sd_bus
   return sd_bus_message_append(reply, "u", static_cast<std::uint32_t>(left));
 }
 
+int get_passcode_set(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void* userdata,
+                     sd_bus_error*) {
+  return sd_bus_message_append(reply, "b", self(userdata).gateway().passcode_set() ? 1 : 0);
+}
+
 int get_pairing_confirmation(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void* userdata,
                              sd_bus_error*) {
   return sd_bus_message_append(reply, "s", std::string(to_string(self(userdata).gateway().pairing().mode())).c_str());
@@ -148,15 +153,16 @@ const sd_bus_vtable kGatewayVtable[] = {
     SD_BUS_PROPERTY("PairingRemaining", "u", get_pairing_remaining, 0, 0),
     SD_BUS_PROPERTY("Ports", "a(ssas)", get_ports, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("PairingConfirmation", "s", get_pairing_confirmation, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("PasscodeSet", "b", get_passcode_set, 0, 0),
     SD_BUS_METHOD_WITH_ARGS("StartPairing", SD_BUS_ARGS("u", seconds), SD_BUS_NO_RESULT, method_start_pairing, kWrite),
     SD_BUS_METHOD_WITH_ARGS("StopPairing", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_stop_pairing, kWrite),
     SD_BUS_METHOD_WITH_ARGS("ConfirmPairing", SD_BUS_ARGS("s", code), SD_BUS_NO_RESULT, method_confirm_pairing,
                             kWrite),
     SD_BUS_METHOD_WITH_ARGS("AddClient", SD_BUS_ARGS("s", pem, "s", name, "s", role), SD_BUS_RESULT("o", client),
                             method_add_client, kWrite),
-    SD_BUS_SIGNAL_WITH_ARGS("PairingRequested", SD_BUS_ARGS("s", fingerprint, "s", name, "s", code), 0),
-    SD_BUS_SIGNAL_WITH_ARGS("PairingCompleted", SD_BUS_ARGS("o", client), 0),
-    SD_BUS_SIGNAL_WITH_ARGS("PairingFailed", SD_BUS_ARGS("s", reason), 0),
+    SD_BUS_SIGNAL_WITH_ARGS("PairingRequested", SD_BUS_ARGS("s", fingerprint, "s", name, "s", code, "s", mode), 0),
+    SD_BUS_SIGNAL_WITH_ARGS("PairingCompleted", SD_BUS_ARGS("o", client, "s", mode), 0),
+    SD_BUS_SIGNAL_WITH_ARGS("PairingFailed", SD_BUS_ARGS("s", reason, "s", mode), 0),
     SD_BUS_VTABLE_END};
 
 int reply_error(sd_bus_error* error, const Error& refusal) {
@@ -240,25 +246,30 @@ void GatewayObject::session_removed(std::uint64_t id) {
   bus_.kick();
 }
 
+// Every pairing signal names the confirmation mode it happened in.
+std::string GatewayObject::pairing_mode() const { return std::string(to_string(gateway_.config().pairing.confirm)); }
+
 void GatewayObject::pairing_changed() {
   sd_bus_emit_properties_changed(bus_.get(), kGatewayPath, kGatewayInterface, "PairingActive", nullptr);
   bus_.kick();
 }
 
 void GatewayObject::pairing_requested(const ktls::Pin& pin, std::string_view name, std::string_view code) {
-  sd_bus_emit_signal(bus_.get(), kGatewayPath, kGatewayInterface, "PairingRequested", "sss",
-                     ktls::fingerprint(pin).c_str(), std::string(name).c_str(), std::string(code).c_str());
+  sd_bus_emit_signal(bus_.get(), kGatewayPath, kGatewayInterface, "PairingRequested", "ssss",
+                     ktls::fingerprint(pin).c_str(), std::string(name).c_str(), std::string(code).c_str(),
+                     pairing_mode().c_str());
   bus_.kick();
 }
 
 void GatewayObject::pairing_completed(const daemon::Client& client) {
-  sd_bus_emit_signal(bus_.get(), kGatewayPath, kGatewayInterface, "PairingCompleted", "o",
-                     client_path(client.pin).c_str());
+  sd_bus_emit_signal(bus_.get(), kGatewayPath, kGatewayInterface, "PairingCompleted", "os",
+                     client_path(client.pin).c_str(), pairing_mode().c_str());
   bus_.kick();
 }
 
 void GatewayObject::pairing_failed(std::string_view reason) {
-  sd_bus_emit_signal(bus_.get(), kGatewayPath, kGatewayInterface, "PairingFailed", "s", std::string(reason).c_str());
+  sd_bus_emit_signal(bus_.get(), kGatewayPath, kGatewayInterface, "PairingFailed", "ss", std::string(reason).c_str(),
+                     pairing_mode().c_str());
   bus_.kick();
 }
 

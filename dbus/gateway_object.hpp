@@ -45,6 +45,7 @@ class GatewayObject final : public daemon::GatewayEvents {
   void pairing_failed(std::string_view reason) override;
 
  private:
+  std::string pairing_mode() const;
   void add(sd_bus_slot* slot) { slots_.emplace_back(slot); }
   void check(int r, const char* what);
 

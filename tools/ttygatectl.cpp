@@ -11,6 +11,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tools/ttygatectl/bus_client.hpp"
@@ -171,7 +172,9 @@ int cmd_status(Client& bus, const Options& o) {
             << "Kernel TLS:   " << property_text(gateway, "KernelTLS") << "\n"
             << "Pairing:      "
             << (pairing ? "open, " + property_text(gateway, "PairingRemaining") + " s left" : std::string("closed"))
-            << " (confirmation: " << property_text(gateway, "PairingConfirmation") << ")\n";
+            << " (confirmation: " << property_text(gateway, "PairingConfirmation") << ")\n"
+            << "Setup code:   "
+            << (gateway.get("PasscodeSet") && gateway.get("PasscodeSet")->boolean ? "set" : "not set") << "\n";
   if (const Value* ports = gateway.get("Ports"))
     for (const Value& port : ports->items)
       std::cout << "Port:         " << port.items.at(0).s << " on " << port.items.at(1).s << ", listening on "
@@ -219,30 +222,43 @@ int cmd_sessions(Client& bus, const Options& o) {
 struct PairingWatch {
   bool json = false;
   bool done = false;
+  bool attempt_failed = false;  // "passcode": one attempt failed; the window may still be open
   int status = 0;
   std::string completed;  // the new client's object path
 };
 
+// What the person at the gateway does next, per confirmation mode.
+std::string next_step(std::string_view mode, std::string_view code) {
+  if (mode == "code") return "Code: " + std::string(code) + " - it must match the code the client shows.";
+  if (mode == "passcode") return "It is proving the setup code.";
+  if (mode == "button") return "Press the pairing button again to accept it.";
+  return "It is accepted unless another client tries during the guard time.";
+}
+
 int on_pairing_signal(sd_bus_message* m, void* userdata, sd_bus_error*) {
   auto& watch = *static_cast<PairingWatch*>(userdata);
   std::string member = sd_bus_message_get_member(m);
-  const char *a = nullptr, *b = nullptr, *c = nullptr;
-  if (member == "PairingRequested" && sd_bus_message_read(m, "sss", &a, &b, &c) >= 0) {
+  const char *a = nullptr, *b = nullptr, *c = nullptr, *mode = nullptr;
+  if (member == "PairingRequested" && sd_bus_message_read(m, "ssss", &a, &b, &c, &mode) >= 0) {
     if (watch.json)
       std::cout << "{\"event\": \"requested\", \"fingerprint\": " << json_string(a) << ", \"name\": " << json_string(b)
-                << ", \"code\": " << json_string(c) << "}" << std::endl;
+                << ", \"code\": " << json_string(c) << ", \"mode\": " << json_string(mode) << "}" << std::endl;
     else
-      std::cout << "Client \"" << b << "\" (" << a << ") asks to pair.\n"
-                << "Code: " << c << " - it must match the code the client shows." << std::endl;
-  } else if (member == "PairingCompleted" && sd_bus_message_read(m, "o", &a) >= 0) {
+      std::cout << "Client \"" << b << "\" (" << a << ") asks to pair.\n" << next_step(mode, c) << std::endl;
+  } else if (member == "PairingCompleted" && sd_bus_message_read(m, "os", &a, &mode) >= 0) {
     watch.completed = a;
     watch.done = true;
-  } else if (member == "PairingFailed" && sd_bus_message_read(m, "s", &a) >= 0) {
-    if (watch.json) std::cout << "{\"event\": \"failed\", \"reason\": " << json_string(a) << "}" << std::endl;
+  } else if (member == "PairingFailed" && sd_bus_message_read(m, "ss", &a, &mode) >= 0) {
+    if (watch.json)
+      std::cout << "{\"event\": \"failed\", \"reason\": " << json_string(a) << ", \"mode\": " << json_string(mode)
+                << "}" << std::endl;
     else
       std::cerr << "ttygatectl: pairing failed: " << a << std::endl;
-    watch.done = true;
     watch.status = 1;
+    // A failed setup-code attempt leaves the window open for the next, up to a limit.
+    if (std::string_view(mode) == "passcode") watch.attempt_failed = true;
+    else
+      watch.done = true;
   }
   return 0;
 }
@@ -270,6 +286,13 @@ int cmd_pair(Client& bus, const Options& o) {
   while (!o.no_wait && !watch.done) {
     int r = sd_bus_process(bus.bus(), nullptr);
     if (r < 0) throw BusError("Lost the bus while waiting");
+    if (std::exchange(watch.attempt_failed, false)) {
+      const Value* open = bus.get_all(kGateway, kGatewayIface).get("PairingActive");
+      if (!open || !open->boolean) break;  // that was the last attempt this window allows
+      watch.status = 0;
+      if (!o.json) std::cout << "The window stays open for another attempt." << std::endl;
+      continue;
+    }
     if (r == 0) sd_bus_wait(bus.bus(), UINT64_MAX);
   }
   sd_bus_slot_unref(slot);

@@ -1,8 +1,13 @@
 """A private system bus with ttygate's shipped policy, and the peers the D-Bus tests use:
 busctl (as root or as nobody), ttygatectl, dbus-monitor and `openssl s_client` as a pairing
-client that prints the TLS exporter the pairing code comes from."""
+client that prints the TLS exporter, with this file speaking the pairing exchange over it
+(docs/pairing.md) independently of ttygate's own code: hashlib/hmac for committed codes,
+spake2plus_ref (python3-ecdsa) for the setup code."""
+import hashlib
+import hmac
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -106,12 +111,13 @@ class Reader:
         with self.lock:
             return self.data.decode(errors="replace")
 
-    def wait_for(self, pattern, timeout=10.0):
+    def wait_for(self, pattern, timeout=10.0, count=1):
+        """The count-th match of pattern in the output, once there is one."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            m = re.search(pattern, self.text())
-            if m:
-                return m
+            matches = list(re.finditer(pattern, self.text()))
+            if len(matches) >= count:
+                return matches[count - 1]
             time.sleep(0.02)
         raise AssertionError(f"{pattern!r} never appeared in:\n{self.text()}")
 
@@ -139,20 +145,69 @@ class Monitor(Reader):
         self.proc.wait(timeout=5)
 
 
+EXPORTER_LABEL = "EXPORTER-ttygate-pairing-v1"
+PREFIX = "TTYGATE-PAIR 1 "
+
+
+def committed_code(exporter, gateway_nonce, client_nonce):
+    """docs/pairing.md: HMAC-SHA256(exporter, label || Ng || Nc), first 8 bytes, mod 10^6."""
+    mac = hmac.new(exporter, b"ttygate pairing code v1" + gateway_nonce + client_nonce, hashlib.sha256).digest()
+    return "%06d" % (int.from_bytes(mac[:8], "big") % 1000000)
+
+
+def commitment(exporter, gateway_nonce):
+    return hashlib.sha256(b"ttygate pairing commit v1" + exporter + gateway_nonce).digest()
+
+
 class PairingClient(Reader):
-    """A real TLS 1.3 peer that prints EXPORTER-ttygate-pairing: openssl s_client."""
+    """A real TLS 1.3 peer, openssl s_client, which prints EXPORTER-ttygate-pairing-v1; the
+    pairing messages are written to its stdin and read from its stdout."""
 
     def __init__(self, port, cert, key):
         proc = subprocess.Popen(
             [OPENSSL, "s_client", "-connect", f"127.0.0.1:{port}", "-cert", cert, "-key", key, "-tls1_3",
-             "-keymatexport", "EXPORTER-ttygate-pairing", "-keymatexportlen", "4", "-ign_eof"],
+             "-keymatexport", EXPORTER_LABEL, "-keymatexportlen", "32", "-ign_eof", "-nocommands"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         super().__init__(proc)
 
+    def exporter(self, timeout=10.0):
+        return bytes.fromhex(self.wait_for(r"Keying material: ([0-9A-F]{64})", timeout).group(1))
+
+    def message(self, verb, timeout=10.0):
+        """The arguments of the gateway's next `verb` line."""
+        return self.wait_for(re.escape(PREFIX + verb) + r" ([0-9a-f ]+)\n", timeout).group(1).split(" ")
+
+    def say(self, verb, *args):
+        self.send((PREFIX + " ".join([verb, *args]) + "\n").encode())
+
     def code(self, timeout=10.0):
-        """The 6-digit code the client derives: 4 exporter bytes, big-endian, mod 10^6."""
-        hexbytes = self.wait_for(r"Keying material: ([0-9A-F]{8})", timeout).group(1)
-        return "%06d" % (int(hexbytes, 16) % 1000000)
+        """Runs the committed-code exchange as docs/pairing.md specifies; returns the code."""
+        exporter = self.exporter(timeout)
+        (c,) = self.message("commit", timeout)
+        nonce = secrets.token_bytes(32)
+        self.say("nonce", nonce.hex())
+        (revealed,) = self.message("reveal", timeout)
+        assert commitment(exporter, bytes.fromhex(revealed)) == bytes.fromhex(c), "the gateway broke its commitment"
+        return committed_code(exporter, bytes.fromhex(revealed), nonce)
+
+    def passcode(self, code, timeout=10.0, check_gateway=True):
+        """Runs SPAKE2+ with the setup code (spake2plus_ref, python3-ecdsa). Returns True when
+        the gateway's confirmation verified (and ours was sent), False when it did not."""
+        import spake2plus_ref
+        exporter = self.exporter(timeout)
+        salt, iterations = self.message("passcode", timeout)
+        w0, w1 = spake2plus_ref.derive_secrets(code, bytes.fromhex(salt), int(iterations))
+        prover = spake2plus_ref.Prover(w0, w1, b"ttygate pairing passcode v1" + exporter)
+        self.say("share", prover.share().hex())
+        share_v, confirm_v = self.message("reply", timeout)
+        try:
+            confirm_p = prover.finish(bytes.fromhex(share_v), bytes.fromhex(confirm_v))
+        except ValueError:
+            if check_gateway:
+                return False
+            confirm_p = bytes(32)  # a client that ignores the gateway's proof and guesses on
+        self.say("confirm", confirm_p.hex())
+        return True
 
     def send(self, data):
         self.proc.stdin.write(data)
@@ -188,8 +243,10 @@ def start_on_bus(gateway, bus, env=None):
     return gateway
 
 
-def pairing_config(confirm="code", guard_ms=500, default_role="control"):
-    return f'[pairing]\nconfirm = "{confirm}"\nauto_guard_ms = {guard_ms}\ndefault_role = "{default_role}"\n'
+def pairing_config(confirm="code", guard_ms=500, default_role="control", attempts=None):
+    extra = f"max_passcode_attempts = {attempts}\n" if attempts else ""
+    return (f'[pairing]\nconfirm = "{confirm}"\nauto_guard_ms = {guard_ms}\ndefault_role = "{default_role}"\n'
+            + extra)
 
 
 def client_path_of(bus, name):

@@ -2,8 +2,9 @@
 
 The client's own key is made by ttygate-client and provisioned on a real ttygated with
 `--add-client`, so these tests need no pairing; pairing itself is tested against an
-`openssl s_server` standing in for the gateway (it derives the same exporter value, so the code
-the client shows is checked against an independent implementation).
+`openssl s_server` standing in for the gateway, with the gateway's half of the exchange
+computed here (hashlib/hmac, and spake2plus_ref on python3-ecdsa), so the client is checked
+against an independent implementation, and then against a real ttygated.
 """
 import base64
 import hashlib
@@ -19,10 +20,11 @@ import tty
 import pytest
 
 from conftest import BUILD_DIR, OPENSSL, Gateway, make_identity, spki_sha256
-from dbus_helpers import bus, pairing_config, start_on_bus  # noqa: F401  (bus is a fixture)
+from dbus_helpers import (EXPORTER_LABEL, PREFIX, TTYGATECTL, bus, commitment, committed_code,  # noqa: F401
+                          pairing_config, start_on_bus)
 
 CLIENT = os.path.join(BUILD_DIR, "tools", "ttygate-client")
-EXIT_FAILURE, EXIT_USAGE, EXIT_KEY_MISMATCH, EXIT_PAIRING_REFUSED = 1, 2, 3, 4
+EXIT_FAILURE, EXIT_USAGE, EXIT_KEY_MISMATCH, EXIT_PAIRING_REFUSED, EXIT_WRONG_PASSCODE = 1, 2, 3, 4, 5
 
 
 def fingerprint(pin):
@@ -436,7 +438,8 @@ def test_bridge_stops_on_a_changed_gateway_key(tmp_path, gateway_factory, device
 
 class FakePairingGateway:
     """openssl s_server with the gateway's pairing behaviour driven by the test: it exports the same
-    keying material the code comes from, then sends the verdict line, or closes."""
+    keying material, the test computes the gateway's messages (docs/pairing.md) and writes them,
+    then the verdict line, or closes."""
 
     def __init__(self, tmp_path, name="fake-gw"):
         self.cert, self.key = make_identity(str(tmp_path), name)
@@ -446,15 +449,56 @@ class FakePairingGateway:
             self.port = s.getsockname()[1]
         self.proc = subprocess.Popen(
             [OPENSSL, "s_server", "-accept", f"127.0.0.1:{self.port}", "-cert", self.cert, "-key", self.key,
-             "-tls1_3", "-naccept", "1", "-verify", "1", "-keymatexport", "EXPORTER-ttygate-pairing",
-             "-keymatexportlen", "4"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+             "-tls1_3", "-naccept", "1", "-verify", "1", "-keymatexport", EXPORTER_LABEL,
+             "-keymatexportlen", "32"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.out = Reader(self.proc.stdout)
         self.out.wait_for(text=b"ACCEPT")
 
-    def code(self):
+    def exporter(self):
         text = self.out.wait_for(text=b"CIPHER is").decode()
-        material = re.search(r"Keying material: ([0-9A-F]{8})", text)[1]
-        return f"{int(material, 16) % 1000000:06d}"
+        return bytes.fromhex(re.search(r"Keying material: ([0-9A-F]{64})", text)[1])
+
+    def say(self, line):
+        self.proc.stdin.write(line.encode())
+        self.proc.stdin.flush()
+
+    def message(self, verb, timeout=20.0):
+        """The arguments of the client's next `verb` line, once it is whole."""
+        pattern = re.compile(re.escape(PREFIX + verb) + r" ([0-9a-f ]+)\n")
+        deadline = time.monotonic() + timeout
+        while not (m := pattern.search(self.out.wait_for(text=(PREFIX + verb).encode()).decode())):
+            assert time.monotonic() < deadline, f"no whole {verb} line"
+            time.sleep(0.01)
+        return m.group(1).split(" ")
+
+    def committed_code(self, tamper=False):
+        """The gateway's half of the committed-code exchange; returns the code it would show."""
+        exporter, nonce = self.exporter(), os.urandom(32)
+        self.say(PREFIX + "commit " + commitment(exporter, nonce).hex() + "\n")
+        (client_nonce,) = self.message("nonce")
+        revealed = os.urandom(32) if tamper else nonce
+        self.say(PREFIX + "reveal " + revealed.hex() + "\n")
+        return committed_code(exporter, nonce, bytes.fromhex(client_nonce))
+
+    def setup_code(self, code, expect_confirmation=True):
+        """The gateway's half of SPAKE2+ for `code`; True when the client's confirmation verified
+        (expect_confirmation=False: stop after the gateway's proof, for a client that refuses it)."""
+        import spake2plus_ref
+        exporter, salt = self.exporter(), os.urandom(32)
+        w0, w1 = spake2plus_ref.derive_secrets(code, salt, 1000)
+        self.say(PREFIX + f"passcode {salt.hex()} 1000\n")
+        (share_p,) = self.message("share")
+        verifier = spake2plus_ref.Verifier(w0, spake2plus_ref.make_verifier(w1), b"ttygate pairing passcode v1" + exporter,
+                                           bytes.fromhex(share_p))
+        self.say(PREFIX + f"reply {verifier.share().hex()} {verifier.confirm().hex()}\n")
+        if not expect_confirmation:
+            return None
+        (confirm_p,) = self.message("confirm")
+        try:
+            verifier.finish(bytes.fromhex(confirm_p))
+            return True
+        except ValueError:
+            return False
 
     def accept(self, role="control"):
         self.proc.stdin.write(f"TTYGATE PAIRED {role}\n".encode())
@@ -474,13 +518,13 @@ def start_pair(idir, fake, *args):
     return p, Reader(p.stdout)
 
 
-def test_pair_shows_the_exporter_code_and_pins_the_gateway(tmp_path, idir):
+def test_pair_shows_the_committed_code_and_pins_the_gateway(tmp_path, idir):
     fake = FakePairingGateway(tmp_path)
     try:
         p, out = start_pair(idir, fake)
+        code = fake.committed_code()
         shown = out.wait_for(text=b"check that the gateway shows the same code").decode()
-        code = re.search(r"Pairing code: (\d{6}) \u2014 check that the gateway shows the same code", shown)[1]
-        assert code == fake.code()
+        assert re.search(r"Pairing code: (\d{6}) \u2014 check that the gateway shows the same code", shown)[1] == code
         fake.accept("monitor")
         assert p.wait(timeout=10) == 0, p.stderr.read()
         assert "Paired with fake-gw at 127.0.0.1:%d as monitor" % fake.port in out.wait_for(text=b"fingerprint").decode()
@@ -490,13 +534,27 @@ def test_pair_shows_the_exporter_code_and_pins_the_gateway(tmp_path, idir):
     assert listed == [f"fake-gw 127.0.0.1:{fake.port} {fingerprint(fake.pin)}"]
 
 
-def test_pair_stores_under_the_given_name_and_accepts_the_expected_fingerprint(tmp_path, idir):
+def test_pair_refuses_a_reveal_that_breaks_the_gateways_commitment(tmp_path, idir):
+    fake = FakePairingGateway(tmp_path)
+    try:
+        p, out = start_pair(idir, fake)
+        fake.committed_code(tamper=True)
+        assert p.wait(timeout=10) == EXIT_FAILURE
+        assert b"does not match the gateway's commitment" in p.stderr.read()
+        assert b"Pairing code" not in out.take()  # no code to compare, nothing to confirm
+    finally:
+        fake.stop()
+    assert client(idir, "list").stdout == b""
+
+
+def test_pair_takes_the_verdict_directly_when_the_gateway_confirms_by_button(tmp_path, idir):
     fake = FakePairingGateway(tmp_path)
     try:
         p, out = start_pair(idir, fake, "--name", "bench-plc", "--expect-fingerprint", fingerprint(fake.pin).lower())
-        out.wait_for(text=b"Pairing code:")
+        fake.exporter()  # the handshake is done
         fake.accept()
         assert p.wait(timeout=10) == 0, p.stderr.read()
+        assert b"Pairing code" not in out.take()
     finally:
         fake.stop()
     assert client(idir, "list").stdout.decode().split()[0] == "bench-plc"
@@ -520,6 +578,7 @@ def test_pair_refused_by_the_gateway_exits_4_and_stores_nothing(tmp_path, idir):
     fake = FakePairingGateway(tmp_path)
     try:
         p, out = start_pair(idir, fake)
+        fake.committed_code()
         out.wait_for(text=b"Pairing code:")
         fake.refuse()
         assert p.wait(timeout=10) == EXIT_PAIRING_REFUSED
@@ -527,6 +586,37 @@ def test_pair_refused_by_the_gateway_exits_4_and_stores_nothing(tmp_path, idir):
     finally:
         fake.stop()
     assert client(idir, "list").stdout == b""
+
+
+@pytest.mark.parametrize("typed,matches", [("2468-1357", True), ("24681357", True), ("24681358", False)])
+def test_pair_with_a_setup_code_against_an_independent_spake2plus_gateway(tmp_path, idir, typed, matches):
+    fake = FakePairingGateway(tmp_path)
+    try:
+        p, out = start_pair(idir, fake, "--passcode", typed)
+        if matches:
+            assert fake.setup_code("24681357")
+            fake.accept()
+            assert p.wait(timeout=10) == 0, p.stderr.read()
+        else:
+            fake.setup_code("24681357", expect_confirmation=False)
+            assert p.wait(timeout=10) == EXIT_WRONG_PASSCODE
+            assert b"setup code was not accepted" in p.stderr.read()
+            assert (PREFIX + "confirm").encode() not in fake.out.take()  # it proved nothing to a wrong gateway
+    finally:
+        fake.stop()
+    assert (client(idir, "list").stdout != b"") == matches
+
+
+def test_pair_without_a_setup_code_says_the_gateway_needs_one(tmp_path, idir):
+    fake = FakePairingGateway(tmp_path)
+    try:
+        p, out = start_pair(idir, fake)
+        fake.exporter()
+        fake.say(PREFIX + f"passcode {os.urandom(32).hex()} 1000\n")
+        assert p.wait(timeout=10) == EXIT_USAGE
+        assert b"--passcode" in p.stderr.read()
+    finally:
+        fake.stop()
 
 
 # --- handshake costs --------------------------------------------------------------------------
@@ -587,9 +677,9 @@ def test_pair_with_a_real_gateway_in_auto_mode_then_connect(gateway_factory, bus
     p = subprocess.Popen([CLIENT, "--identity-dir", idir, "pair", f"127.0.0.1:{g.port}"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out = Reader(p.stdout)
-    code = pairing_code_of(out)
     assert p.wait(timeout=15) == 0, p.stderr.read()
-    g.wait_log("shows code " + code)
+    assert b"Pairing code" not in out.wait_for(text=b"fingerprint")  # "auto": nothing to compare
+    g.wait_log("Pairing candidate")
     assert f"Paired with test-gateway at 127.0.0.1:{g.port} as control" in out.wait_for(text=b"fingerprint").decode()
     pin = gateway_pin(g)
     assert client(idir, "list").stdout.decode().splitlines() == [
@@ -651,3 +741,62 @@ def test_a_wrong_code_confirmed_on_the_gateway_refuses_the_client(gateway_factor
         p.wait()
     assert client(idir, "list").stdout == b""
     assert client(idir, "fingerprint").stdout.decode().strip() not in g.cli("--list-clients").stdout
+
+
+def new_passcode(g):
+    return re.search(r"^(\d{8})$", g.cli("--new-passcode").stdout, re.M)[1]
+
+
+def test_pair_with_a_real_gateway_by_its_setup_code_followed_by_ttygatectl(gateway_factory, bus, device, idir):
+    g = gateway_factory(extra=pairing_config("passcode"))
+    code = new_passcode(g)
+    start_on_bus(g, bus)
+    watcher = subprocess.Popen([TTYGATECTL, "pair", "--seconds", "60"], env=bus.env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        bus.wait_property("PairingActive", "true")
+        # The code as printed on the label, read from stdin so it stays out of the process list.
+        p = subprocess.run([CLIENT, "--identity-dir", idir, "pair", f"127.0.0.1:{g.port}", "--passcode", "-"],
+                           input=(code[:4] + "-" + code[4:] + "\n").encode(), capture_output=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+        assert b"Paired with test-gateway" in p.stdout
+        out, _ = watcher.communicate(timeout=10)
+        assert watcher.returncode == 0, out
+        assert "asks to pair" in out and "It is proving the setup code." in out and "Paired \"" in out
+    finally:
+        watcher.kill()
+    assert client(idir, "fingerprint").stdout.decode().strip() in g.cli("--list-clients").stdout
+    # Paired: connect relays.
+    echo = device.echo_in_background()
+    try:
+        c = subprocess.Popen([CLIENT, "--identity-dir", idir, "connect", "test-gateway"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        got = Reader(c.stdout)
+        c.stdin.write(b"A led on\n")
+        c.stdin.flush()
+        assert got.wait_for(count=9) == b"A led on\n"
+        c.stdin.close()
+        assert c.wait(timeout=10) == 0
+    finally:
+        echo.stop()
+
+
+def test_pair_with_a_wrong_setup_code_exits_5_and_the_gateway_counts_the_attempt(gateway_factory, bus, device,
+                                                                                  idir):
+    g = gateway_factory(extra=pairing_config("passcode"))
+    code = new_passcode(g)
+    start_on_bus(g, bus)
+    monitor = bus.monitor()
+    try:
+        assert bus.ctl("pair", "--no-wait").returncode == 0
+        wrong = "%08d" % ((int(code) + 1) % 100000000)
+        p = client(idir, "pair", f"127.0.0.1:{g.port}", "--passcode", wrong)
+        assert p.returncode == EXIT_WRONG_PASSCODE, p.stderr
+        assert b"setup code was not accepted" in p.stderr
+        monitor.wait_for(r'member=PairingFailed\n\s+string "wrong-passcode"\n\s+string "passcode"')
+        assert client(idir, "list").stdout == b""
+        assert g.cli("--list-clients").stdout.splitlines()[1:] == []
+        assert bus.get("/org/ttygate/Gateway1", "org.ttygate.Gateway1", "PairingActive") == "true"
+        assert device.read_for(0.3) == b""
+    finally:
+        monitor.stop()

@@ -102,12 +102,21 @@ TEST(ConfigParsing, FillsEveryDefaultForAMinimalFile) {
   EXPECT_EQ(config.pairing.confirm, Confirm::code);
   EXPECT_EQ(config.pairing.window, std::chrono::seconds(120));
   EXPECT_TRUE(config.pairing.default_role_control);
+  EXPECT_EQ(config.pairing.max_passcode_attempts, 5u);
   EXPECT_FALSE(config.pairing.button.has_value());
   EXPECT_EQ(config.tls.kernel, KernelTls::automatic);
   EXPECT_EQ(config.tls.rekey_after_bytes, std::uint64_t{1} << 30);
   EXPECT_EQ(config.tls.rekey_after, std::chrono::seconds(3600));
   EXPECT_EQ(config.keepalive.user_timeout, std::chrono::milliseconds(60000));
   EXPECT_EQ(config.keepalive.session_idle, std::chrono::seconds(0));
+}
+
+TEST(ConfigParsing, ReadsSetupCodeConfirmationAndItsAttemptLimit) {
+  const Config config =
+      parse_config("[pairing]\nconfirm = \"passcode\"\nmax_passcode_attempts = 3\n" + std::string(kPort), kFile);
+  EXPECT_EQ(config.pairing.confirm, Confirm::passcode);
+  EXPECT_EQ(config.pairing.max_passcode_attempts, 3u);
+  EXPECT_EQ(to_string(Confirm::passcode), "passcode");
 }
 
 TEST(ConfigParsing, ReadsThePairingTlsAndKeepaliveTables) {
@@ -324,9 +333,14 @@ const BadFile kBadFiles[] = {
     {"RejectsAnUnknownTopLevelKey", "debug = true\n" + kPort,
      F + "debug: unknown key; expected one of " + kRootKeys},
     {"RejectsAnUnknownPairingKey", "[pairing]\nwindow = 3\n" + kPort,
-     F + "pairing.window: unknown key; expected one of confirm, window_seconds, auto_guard_ms, default_role, button"},
+     F + "pairing.window: unknown key; expected one of confirm, window_seconds, auto_guard_ms, default_role, "
+         "max_passcode_attempts, button"},
     {"RejectsAnUnknownConfirmationPolicy", "[pairing]\nconfirm = \"always\"\n" + kPort,
-     F + "pairing.confirm: expected one of auto, button, code, got \"always\""},
+     F + "pairing.confirm: expected one of auto, button, code, passcode, got \"always\""},
+    {"RejectsNoPasscodeAttemptsAtAll", "[pairing]\nmax_passcode_attempts = 0\n" + kPort,
+     F + "pairing.max_passcode_attempts: expected an integer in 1..20, got an integer 0"},
+    {"RejectsMorePasscodeAttemptsThanTheLimit", "[pairing]\nmax_passcode_attempts = 21\n" + kPort,
+     F + "pairing.max_passcode_attempts: expected an integer in 1..20, got an integer 21"},
     {"RejectsButtonConfirmationWithoutAButton", "[pairing]\nconfirm = \"button\"\n" + kPort,
      F + "pairing.confirm: \"button\" needs a [pairing.button] table naming the GPIO line"},
     {"RejectsAButtonWithoutALine", "[pairing.button]\nchip = \"gpiochip0\"\n" + kPort,

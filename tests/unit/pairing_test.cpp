@@ -1,5 +1,4 @@
 #include "daemon/pairing.hpp"
-#include "ktls/exporter.hpp"
 
 #include <gtest/gtest.h>
 
@@ -26,7 +25,10 @@ struct Recorder final : PairingObserver {
   std::vector<std::string> events;
   bool store_ok = true;
   void pairing_window_changed() override { events.push_back("window"); }
-  void pairing_requested(const PairingCandidate& c) override { events.push_back("requested " + c.code); }
+  void pairing_exchange(const PairingCandidate& c) override { events.push_back("exchange " + std::to_string(c.session)); }
+  void pairing_requested(const PairingCandidate& c) override {
+    events.push_back(c.code.empty() ? "requested" : "requested " + c.code);
+  }
   bool pairing_accept(const PairingCandidate& c, std::string* why) override {
     if (!store_ok) *why = "store full";
     events.push_back("accept " + std::to_string(c.session));
@@ -38,12 +40,11 @@ struct Recorder final : PairingObserver {
   void pairing_failed(std::string_view r) override { events.push_back("failed " + std::string(r)); }
 };
 
-PairingCandidate candidate(std::uint64_t session, std::uint8_t key, std::string code = "123456") {
+PairingCandidate candidate(std::uint64_t session, std::uint8_t key) {
   PairingCandidate c;
   c.session = session;
   c.pin.fill(key);
   c.name = "client" + std::to_string(session);
-  c.code = std::move(code);
   return c;
 }
 
@@ -55,10 +56,16 @@ class APairingWindow : public ::testing::Test {
   std::unique_ptr<Pairing> pairing_;
 
   void make(Confirm confirm) {
+    seen_.events.clear();
     config_.confirm = confirm;
     config_.window = 120s;
     config_.auto_guard = 3000ms;
     pairing_ = std::make_unique<Pairing>(config_, timer_, seen_);
+  }
+  // "code": a candidate arrives and its exchange shows `code`.
+  void shows_code(std::uint64_t session, std::uint8_t key, std::string code = "123456") {
+    pairing_->candidate_arrived(candidate(session, key));
+    pairing_->candidate_code(session, std::move(code));
   }
   // Moves the clock and fires the timer if it is due, as the loop would.
   void advance(std::chrono::milliseconds by) {
@@ -66,20 +73,6 @@ class APairingWindow : public ::testing::Test {
     if (timer_.armed && *timer_.armed <= timer_.clock) pairing_->timer_fired();
   }
 };
-
-TEST(APairingCode, IsTheExporterBigEndianModuloAMillionWithLeadingZeros) {
-  struct Case {
-    std::array<std::uint8_t, 4> bytes;
-    const char* code;
-  } cases[] = {
-      {{0, 0, 0, 0}, "000000"},
-      {{0, 0, 0, 42}, "000042"},
-      {{0x00, 0x0f, 0x42, 0x40}, "000000"},  // exactly 10^6
-      {{0xff, 0xff, 0xff, 0xff}, "967295"},  // 4294967295
-      {{0x12, 0x34, 0x56, 0x78}, "419896"},  // 305419896
-  };
-  for (const auto& c : cases) EXPECT_EQ(ttygate::ktls::pairing_code_from_exporter(c.bytes), c.code);
-}
 
 TEST(APairingCode, IsValidOnlyAsSixDigits) {
   EXPECT_TRUE(valid_pairing_code("012345"));
@@ -110,16 +103,16 @@ TEST_F(APairingWindow, RefusesASecondStartAndAnAbsurdLengthWithoutChangingAnythi
 TEST_F(APairingWindow, AcceptsTheCandidateWhoseCodeIsConfirmed) {
   make(Confirm::code);
   ASSERT_TRUE(pairing_->start(60s));
-  pairing_->candidate_arrived(candidate(7, 1, "654321"));
+  shows_code(7, 1, "654321");
   ASSERT_TRUE(pairing_->confirm_code("654321"));
   EXPECT_FALSE(pairing_->open());
-  EXPECT_EQ(seen_.events, (std::vector<std::string>{"window", "requested 654321", "window", "accept 7"}));
+  EXPECT_EQ(seen_.events, (std::vector<std::string>{"window", "exchange 7", "requested 654321", "window", "accept 7"}));
 }
 
 TEST_F(APairingWindow, AbortsOnAWrongCodeButNotOnAMalformedOne) {
   make(Confirm::code);
   ASSERT_TRUE(pairing_->start(60s));
-  pairing_->candidate_arrived(candidate(7, 1, "654321"));
+  shows_code(7, 1, "654321");
   EXPECT_EQ(pairing_->confirm_code("65432x").error().code(), Refusal::invalid_args);
   EXPECT_TRUE(pairing_->candidate());
   EXPECT_EQ(pairing_->confirm_code("111111").error().code(), Refusal::wrong_code);
@@ -141,16 +134,23 @@ TEST_F(APairingWindow, RefusesConfirmationWithoutACandidateOrInAnotherMode) {
 }
 
 TEST_F(APairingWindow, AbortsForBothWhenASecondDistinctClientArrives) {
-  for (Confirm mode : {Confirm::automatic, Confirm::button, Confirm::code}) {
-    seen_.events.clear();
-    make(mode);
+  struct Case {
+    Confirm mode;
+    std::vector<std::string> first;  // what the first candidate's arrival did
+  } cases[] = {{Confirm::automatic, {"requested"}},
+               {Confirm::button, {"requested"}},
+               {Confirm::code, {"exchange 1"}},
+               {Confirm::passcode, {"requested", "exchange 1"}}};
+  for (const Case& c : cases) {
+    make(c.mode);
     ASSERT_TRUE(pairing_->start(60s));
     pairing_->candidate_arrived(candidate(1, 1));
     pairing_->candidate_arrived(candidate(2, 2));
     EXPECT_FALSE(pairing_->open());
-    EXPECT_EQ(seen_.events, (std::vector<std::string>{"window", "requested 123456", "reject 2 overlap", "window",
-                                                      "reject 1 overlap", "failed overlap"}))
-        << to_string(mode);
+    std::vector<std::string> expected{"window"};
+    expected.insert(expected.end(), c.first.begin(), c.first.end());
+    expected.insert(expected.end(), {"reject 2 overlap", "window", "reject 1 overlap", "failed overlap"});
+    EXPECT_EQ(seen_.events, expected) << to_string(c.mode);
   }
 }
 
@@ -214,7 +214,7 @@ TEST_F(APairingWindow, TurnsAwayTheCandidateWhenStopped) {
   ASSERT_TRUE(pairing_->stop());
   EXPECT_FALSE(pairing_->open());
   EXPECT_FALSE(timer_.armed);
-  EXPECT_EQ(seen_.events, (std::vector<std::string>{"window", "requested 123456", "window", "reject 3 stopped",
+  EXPECT_EQ(seen_.events, (std::vector<std::string>{"window", "exchange 3", "window", "reject 3 stopped",
                                                     "failed stopped"}));
 }
 
@@ -242,6 +242,97 @@ TEST_F(APairingWindow, ReportsAFailedStoreAsAFailedPairing) {
   pairing_->candidate_arrived(candidate(3, 1));
   pairing_->button_pressed();
   EXPECT_EQ(seen_.events.back(), "failed store full");
+}
+
+TEST_F(APairingWindow, RefusesConfirmationBeforeTheCandidateShowedItsCode) {
+  make(Confirm::code);
+  ASSERT_TRUE(pairing_->start(60s));
+  pairing_->candidate_arrived(candidate(7, 1));
+  EXPECT_EQ(pairing_->confirm_code("123456").error().code(), Refusal::not_active);
+  EXPECT_TRUE(pairing_->open());
+  pairing_->candidate_code(7, "123456");
+  EXPECT_TRUE(pairing_->confirm_code("123456"));
+}
+
+TEST_F(APairingWindow, TakesTheCodeOnlyFromTheCandidateAndOnlyOnce) {
+  make(Confirm::code);
+  ASSERT_TRUE(pairing_->start(60s));
+  pairing_->candidate_arrived(candidate(7, 1));
+  pairing_->candidate_code(8, "111111");  // not the candidate
+  pairing_->candidate_code(7, "222222");
+  pairing_->candidate_code(7, "333333");  // a second code is ignored
+  EXPECT_EQ(pairing_->candidate()->code, "222222");
+  EXPECT_EQ(pairing_->confirm_code("333333").error().code(), Refusal::wrong_code);
+}
+
+TEST_F(APairingWindow, AbortsWhenTheCommittedCodeExchangeFails) {
+  make(Confirm::code);
+  ASSERT_TRUE(pairing_->start(60s));
+  pairing_->candidate_arrived(candidate(7, 1));
+  pairing_->candidate_failed(8, "protocol");  // not the candidate: nothing happens
+  EXPECT_TRUE(pairing_->candidate());
+  pairing_->candidate_failed(7, "protocol");
+  EXPECT_FALSE(pairing_->open());
+  EXPECT_EQ(seen_.events, (std::vector<std::string>{"window", "exchange 7", "window", "reject 7 protocol",
+                                                    "failed protocol"}));
+}
+
+TEST_F(APairingWindow, AcceptsACandidateThatProvedTheSetupCode) {
+  make(Confirm::passcode);
+  ASSERT_TRUE(pairing_->start(60s));
+  pairing_->candidate_arrived(candidate(5, 1));
+  EXPECT_EQ(pairing_->confirm_code("123456").error().code(), Refusal::not_supported);
+  pairing_->button_pressed();  // no second-press confirmation in this mode
+  pairing_->candidate_code(5, "123456");  // nor a code
+  EXPECT_TRUE(pairing_->open());
+  pairing_->candidate_proved(5);
+  EXPECT_FALSE(pairing_->open());
+  EXPECT_EQ(seen_.events, (std::vector<std::string>{"window", "requested", "exchange 5", "window", "accept 5"}));
+}
+
+TEST_F(APairingWindow, IgnoresAProofInAnotherMode) {
+  make(Confirm::code);
+  ASSERT_TRUE(pairing_->start(60s));
+  pairing_->candidate_arrived(candidate(5, 1));
+  pairing_->candidate_proved(5);
+  EXPECT_TRUE(pairing_->open());
+  EXPECT_EQ(seen_.events.back(), "exchange 5");
+}
+
+TEST_F(APairingWindow, KeepsAPasscodeWindowOpenAfterAFailedAttemptUntilTheLimit) {
+  config_.max_passcode_attempts = 3;
+  make(Confirm::passcode);
+  ASSERT_TRUE(pairing_->start(60s));
+  pairing_->candidate_arrived(candidate(1, 1));
+  pairing_->candidate_failed(1, "wrong-passcode");
+  EXPECT_TRUE(pairing_->open());
+  EXPECT_FALSE(pairing_->candidate());
+  pairing_->candidate_arrived(candidate(2, 1));  // the same key may try again
+  pairing_->connection_closed(2);                // leaving counts as a failed attempt
+  EXPECT_TRUE(pairing_->open());
+  pairing_->candidate_arrived(candidate(3, 2));
+  pairing_->candidate_failed(3, "protocol");
+  EXPECT_FALSE(pairing_->open());
+  EXPECT_EQ(pairing_->failed_attempts(), 3u);
+  EXPECT_EQ(seen_.events,
+            (std::vector<std::string>{"window", "requested", "exchange 1", "reject 1 wrong-passcode",
+                                      "failed wrong-passcode", "requested", "exchange 2",
+                                      "reject 2 candidate disconnected", "failed candidate disconnected", "requested",
+                                      "exchange 3", "reject 3 protocol", "failed protocol", "window"}));
+}
+
+TEST_F(APairingWindow, CountsPasscodeAttemptsAfreshInEachWindow) {
+  config_.max_passcode_attempts = 2;
+  make(Confirm::passcode);
+  ASSERT_TRUE(pairing_->start(60s));
+  pairing_->candidate_arrived(candidate(1, 1));
+  pairing_->candidate_failed(1, "wrong-passcode");
+  ASSERT_TRUE(pairing_->stop());
+  ASSERT_TRUE(pairing_->start(60s));
+  EXPECT_EQ(pairing_->failed_attempts(), 0u);
+  pairing_->candidate_arrived(candidate(2, 1));
+  pairing_->candidate_failed(2, "wrong-passcode");
+  EXPECT_TRUE(pairing_->open());
 }
 
 }  // namespace

@@ -23,6 +23,7 @@ struct Settings {
   bool stats = false;                        // print handshake time and bytes to stderr
   std::string name;                          // pair --name
   std::string expect_fingerprint;            // pair --expect-fingerprint
+  std::string passcode;                      // pair --passcode: the gateway's setup code ("-": read stdin)
   std::filesystem::path link;                // bridge --link
 };
 

@@ -8,5 +8,6 @@ inline constexpr int kExitFailure = 1;         // network, TLS, files: the messa
 inline constexpr int kExitUsage = 2;           // bad command line
 inline constexpr int kExitKeyMismatch = 3;     // the gateway's key is not the pinned one
 inline constexpr int kExitPairingRefused = 4;  // the gateway ended pairing without accepting us
+inline constexpr int kExitWrongPasscode = 5;   // the setup code did not verify (wrong, or a man in the middle)
 
 }  // namespace ttygate::client

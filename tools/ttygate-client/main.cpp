@@ -18,7 +18,8 @@ constexpr const char* kUsage =
     "\n"
     "The PC side of ttygate: pair with a gateway, then reach its serial device over pinned TLS 1.3.\n"
     "  pair HOST[:PORT]           pair while the gateway's pairing window is open\n"
-    "      [--name NAME] [--expect-fingerprint FP]\n"
+    "      [--name NAME] [--expect-fingerprint FP] [--passcode CODE|-]\n"
+    "                             CODE: the 8-digit setup code printed on the gateway\n"
     "  connect NAME|HOST[:PORT]   relay stdin/stdout to the device (Ctrl-] ends it on a terminal)\n"
     "  bridge NAME --link PATH    a local pty at PATH for existing serial software; reconnects\n"
     "  list                       paired gateways: NAME HOST:PORT FINGERPRINT\n"
@@ -29,7 +30,8 @@ constexpr const char* kUsage =
     "  -t, --timeout SECONDS      for the TCP connection and handshake (default 10)\n"
     "      --stats                print handshake time and bytes to stderr\n"
     "  -V, --version\n"
-    "Exit codes: 0 ok, 1 failure, 2 usage, 3 the gateway's key differs from its pin, 4 pairing refused.\n";
+    "Exit codes: 0 ok, 1 failure, 2 usage, 3 the gateway's key differs from its pin, 4 pairing refused\n"
+    "(5: the setup code was not accepted).\n";
 
 [[noreturn]] void usage_error(const std::string& what) {
   std::fprintf(stderr, "ttygate-client: %s\n%s", what.c_str(), kUsage);
@@ -44,11 +46,12 @@ std::chrono::milliseconds parse_timeout(const char* text) {
 }
 
 std::vector<std::string> parse_options(int argc, char** argv, Settings& s) {
-  enum { kStats = 256, kName, kExpect, kLink };
+  enum { kStats = 256, kName, kExpect, kLink, kPasscode };
   static const option longs[] = {
       {"identity-dir", required_argument, nullptr, 'd'}, {"timeout", required_argument, nullptr, 't'},
       {"stats", no_argument, nullptr, kStats}, {"name", required_argument, nullptr, kName},
       {"expect-fingerprint", required_argument, nullptr, kExpect}, {"link", required_argument, nullptr, kLink},
+      {"passcode", required_argument, nullptr, kPasscode},
       {"help", no_argument, nullptr, 'h'}, {"version", no_argument, nullptr, 'V'}, {nullptr, 0, nullptr, 0}};
   s.dir = default_dir();
   for (int c; (c = getopt_long(argc, argv, "d:t:hV", longs, nullptr)) != -1;) {
@@ -58,6 +61,7 @@ std::vector<std::string> parse_options(int argc, char** argv, Settings& s) {
       case kStats: s.stats = true; break;
       case kName: s.name = optarg; break;
       case kExpect: s.expect_fingerprint = optarg; break;
+      case kPasscode: s.passcode = optarg; break;
       case kLink: s.link = optarg; break;
       case 'h': std::fputs(kUsage, stdout); std::exit(kExitOk);
       case 'V': std::puts("ttygate-client " TTYGATE_VERSION); std::exit(kExitOk);

@@ -1,6 +1,8 @@
-// pair HOST[:PORT]: connect during the gateway's pairing window, show the code, wait for the
-// verdict, and pin the gateway's key under a name.
+// pair HOST[:PORT]: connect during the gateway's pairing window, run the exchange the gateway
+// asks for (committed codes, or the setup code with --passcode), wait for the verdict, and pin
+// the gateway's key under a name.
 #include <cstdio>
+#include <iostream>
 
 #include "tools/ttygate-client/commands.hpp"
 #include "tools/ttygate-client/connection.hpp"
@@ -37,6 +39,41 @@ int usage(const std::string& what) {
   return kExitUsage;
 }
 
+// --passcode CODE, or "-": one line from stdin (keeps the code out of the process list).
+std::optional<std::optional<std::string>> setup_code(const Settings& settings) {
+  if (settings.passcode.empty()) return std::optional<std::string>();
+  std::string typed = settings.passcode;
+  if (typed == "-" && !std::getline(std::cin, typed)) return std::nullopt;
+  auto digits = ktls::pairing::setup_code_digits(typed);
+  if (!digits) return std::nullopt;
+  return std::optional<std::string>(std::move(*digits));
+}
+
+void show_code(std::string_view code) {
+  std::printf("Pairing code: %.*s \u2014 check that the gateway shows the same code\n", static_cast<int>(code.size()),
+              code.data());
+  std::fflush(stdout);
+}
+
+// What the person is told when the gateway did not accept us; the exit code scripts see.
+int refused(const Verdict& verdict) {
+  switch (verdict.kind) {
+    case Verdict::wrong_passcode:
+      say("the setup code was not accepted (a wrong code, or a machine in the middle of the connection); "
+          "nothing was stored");
+      return kExitWrongPasscode;
+    case Verdict::passcode_needed:
+      say("the gateway pairs with the setup code printed on it: run pair again with --passcode CODE");
+      return kExitUsage;
+    default:
+      // In TLS 1.3 a gateway with no window open refuses our certificate only after our side of
+      // the handshake is done, so that case ends up here too.
+      say("the gateway did not accept the pairing (no pairing window open, code not confirmed, wrong setup code, "
+          "or another device tried to pair at the same time); nothing was stored");
+      return kExitPairingRefused;
+  }
+}
+
 }  // namespace
 
 int run_pair(const Settings& settings, const std::string& target) {
@@ -47,6 +84,8 @@ int run_pair(const Settings& settings, const std::string& target) {
     expected = ktls::pin_from_text(settings.expect_fingerprint);
     if (!expected) return usage("--expect-fingerprint: not a fingerprint: " + settings.expect_fingerprint);
   }
+  auto passcode = setup_code(settings);
+  if (!passcode) return usage("--passcode: expected the gateway's 8-digit setup code");
   auto identity = client_identity(settings);
   if (!identity) return fail("load the client identity", identity.error());
   auto store = open_store(settings);
@@ -69,20 +108,10 @@ int run_pair(const Settings& settings, const std::string& target) {
   SSL* ssl = connection->channel->ssl();
   auto name = choose_name(settings, *store, ssl, connection->pin);
   if (!name) return fail("pair", name.error());
-  auto code = pairing_code(ssl);
-  if (!code) return fail("pair", code.error());
-  std::printf("Pairing code: %s \u2014 check that the gateway shows the same code\n", code->c_str());
-  std::fflush(stdout);
-
-  auto verdict = await_verdict(*connection->channel, kVerdictTimeout, signals->get());
+  PairingRequest request{std::move(*passcode), show_code, kVerdictTimeout, signals->get()};
+  auto verdict = pair_over(*connection->channel, ssl, request);
   if (!verdict) return fail("pair with " + endpoint->text(), verdict.error());
-  if (verdict->kind == Verdict::refused) {
-    // In TLS 1.3 a gateway with no window open refuses our certificate only after our side of
-    // the handshake is done, so that case ends up here too.
-    say("the gateway did not accept the pairing (no pairing window open, code not confirmed, or another "
-        "device tried to pair at the same time); nothing was stored");
-    return kExitPairingRefused;
-  }
+  if (verdict->kind != Verdict::accepted) return refused(*verdict);
   connection->channel->close_notify();
   if (auto stored = store->put({*name, *endpoint, connection->pin}); !stored)
     return fail("store the gateway's key", stored.error());
