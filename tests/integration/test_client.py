@@ -800,3 +800,26 @@ def test_pair_with_a_wrong_setup_code_exits_5_and_the_gateway_counts_the_attempt
         assert device.read_for(0.3) == b""
     finally:
         monitor.stop()
+
+
+def test_pair_with_a_real_gateway_confirmed_by_a_second_button_press(gateway_factory, bus, device, idir, tmp_path):
+    fifo = str(tmp_path / "button")
+    button = '[pairing.button]\nchip = "gpiochip0"\nline = 17\ndebounce_ms = 20\n'
+    g = start_on_bus(gateway_factory(extra=pairing_config("button") + button), bus, env={"TTYGATE_FAKE_BUTTON": fifo})
+    g.wait_log("Pairing button: fake button")
+    press = os.open(fifo, os.O_WRONLY)
+    try:
+        os.write(press, b"1")
+        g.wait_log("Pairing window open")
+        p = subprocess.Popen([CLIENT, "--identity-dir", idir, "pair", f"127.0.0.1:{g.port}", "--name", "toy"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out = Reader(p.stdout)
+        g.wait_log("Pairing candidate")
+        time.sleep(0.3)
+        assert p.poll() is None  # waiting for the second press
+        os.write(press, b"1")
+        assert p.wait(timeout=10) == 0, p.stderr.read()
+        assert b"Pairing code" not in out.wait_for(text=b"fingerprint")
+    finally:
+        os.close(press)
+    assert client(idir, "fingerprint").stdout.decode().strip() in g.cli("--list-clients").stdout

@@ -374,3 +374,26 @@ def test_a_passcode_window_needs_a_setup_code(gateway_factory, bus):
     assert bus.get(GATEWAY, SERVICE, "PairingActive") == "false"
     status = bus.ctl("status").stdout
     assert "Setup code:   not set" in status and "confirmation: passcode" in status
+
+
+def test_a_second_stranger_during_a_setup_code_attempt_aborts_both(gateway_factory, bus, device, phone, tmp_path):
+    g = gateway_factory(extra=pairing_config("passcode"))
+    new_passcode(g)
+    start_on_bus(g, bus)
+    monitor = bus.monitor()
+    bus.busctl("call", SERVICE, GATEWAY, SERVICE, "StartPairing", "u", "60")
+    first = PairingClient(g.port, *phone)
+    rival = None
+    try:
+        first.message("passcode")
+        rival = PairingClient(g.port, *make_identity(str(tmp_path), "rival"))
+        assert first.ended() and rival.ended()
+        monitor.wait_for(r'member=PairingFailed\n\s+string "overlap"\n\s+string "passcode"')
+        assert bus.get(GATEWAY, SERVICE, "PairingActive") == "false"
+        assert clients_in_store(g) == []
+        assert device.read_for(0.3) == b""
+    finally:
+        monitor.stop()
+        first.close()
+        if rival:
+            rival.close()
