@@ -9,36 +9,18 @@
 #include <charconv>
 #include <cstdio>
 
-#include "ktls/files.hpp"
+#include "common/escape.hpp"
+#include "common/files.hpp"
 
 namespace ttygate::daemon {
 namespace {
 
 constexpr std::string_view header_line = "# ttygate clients v1";
 constexpr std::string_view header_prefix = "# ttygate clients v";
-constexpr std::size_t max_name_length = 64;
 constexpr std::size_t max_file_size = 4 << 20;
 constexpr mode_t file_mode = 0600;
 
 Error error(std::errc code, std::string context) { return Error(std::make_error_code(code), std::move(context)); }
-
-bool printable(char c) { return c >= 0x20 && c <= 0x7e; }
-
-// A field from the file as it can be shown in a message: quoted, escaped, shortened.
-std::string shown(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text.substr(0, 40)) {
-    if (printable(c) && c != '"' && c != '\\') {
-      out += c;
-    } else {
-      char escaped[5];
-      std::snprintf(escaped, sizeof escaped, "\\x%02x", static_cast<unsigned char>(c));
-      out += escaped;
-    }
-  }
-  if (text.size() > 40) out += "...";
-  return out + "\"";
-}
 
 // Non-negative decimal with no sign and no leading zeros: the only form this code writes.
 std::optional<std::int64_t> parse_seconds(std::string_view text) {
@@ -83,11 +65,7 @@ Result<Client> parse_client(std::string_view line) {
   auto seen = parse_seconds(*seen_text);
   if (!seen) return error(std::errc::invalid_argument, "last_seen " + shown(*seen_text) + " is not a number of seconds");
   client.last_seen = *seen;
-  if (!valid_name(rest)) {
-    return error(std::errc::invalid_argument, "name " + shown(rest) +
-                                                  " is not 1 to 64 printable ASCII characters without "
-                                                  "leading or trailing spaces");
-  }
+  if (auto named = check_name(rest); !named) return named.error();
   client.name = std::string(rest);
   return client;
 }
@@ -165,11 +143,6 @@ Error unknown_client(const ktls::Pin& pin) {
   return error(std::errc::no_such_file_or_directory, "no paired client with pin " + ktls::fingerprint(pin));
 }
 
-Error bad_name() {
-  return error(std::errc::invalid_argument,
-               "client names are 1 to 64 printable ASCII characters without leading or trailing spaces");
-}
-
 }  // namespace
 
 std::string_view to_string(Role role) {
@@ -186,39 +159,9 @@ std::optional<Role> role_from_string(std::string_view text) {
   return std::nullopt;
 }
 
-std::string sanitize_name(std::string_view raw) {
-  std::string name;
-  bool in_multibyte = false;
-  for (char c : raw) {
-    auto byte = static_cast<unsigned char>(c);
-    // A UTF-8 sequence (lead byte and its continuation bytes) becomes one '_', not several.
-    bool continuation = (byte & 0xc0) == 0x80;
-    if (printable(c)) {
-      name += c;
-    } else if (!(continuation && in_multibyte)) {
-      name += '_';
-    }
-    in_multibyte = byte >= 0x80;
-  }
-  auto trim = [](std::string& text) {
-    text.erase(0, std::min(text.find_first_not_of(' '), text.size()));
-    text.erase(text.find_last_not_of(' ') + 1);
-  };
-  trim(name);
-  if (name.size() > max_name_length) name.resize(max_name_length);
-  trim(name);
-  return name.empty() ? "client" : name;
-}
-
-bool valid_name(std::string_view name) {
-  if (name.empty() || name.size() > max_name_length) return false;
-  if (name.front() == ' ' || name.back() == ' ') return false;
-  return std::all_of(name.begin(), name.end(), printable);
-}
-
 Result<ClientStore> ClientStore::open(std::filesystem::path path) {
   ClientStore store(std::move(path));
-  auto contents = ktls::read_file(store.path_, max_file_size);
+  auto contents = read_file(store.path_, max_file_size);
   if (!contents) {
     if (contents.error().code() == std::errc::no_such_file_or_directory) return store;
     return contents.error();
@@ -249,14 +192,14 @@ const Client* ClientStore::find_by_name(std::string_view name) const {
 Client* ClientStore::find_mutable(const ktls::Pin& pin) { return const_cast<Client*>(find(pin)); }
 
 Result<void> ClientStore::commit(std::vector<Client> next) {
-  if (auto saved = ktls::write_file_atomically(path_, format_file(next), file_mode); !saved) return saved;
+  if (auto saved = write_file_atomically(path_, format_file(next), file_mode); !saved) return saved;
   clients_ = std::move(next);
   unsaved_ = false;  // the file now holds every mark too
   return success();
 }
 
 Result<void> ClientStore::add(Client client) {
-  if (!valid_name(client.name)) return bad_name();
+  if (auto named = check_name(client.name); !named) return named;
   if (client.added_at < 0 || client.last_seen < 0) {
     return error(std::errc::invalid_argument, "timestamps must not be negative");
   }
@@ -281,7 +224,7 @@ Result<void> ClientStore::remove(const ktls::Pin& pin) {
 }
 
 Result<void> ClientStore::rename(const ktls::Pin& pin, std::string name) {
-  if (!valid_name(name)) return bad_name();
+  if (auto named = check_name(name); !named) return named;
   Client* client = find_mutable(pin);
   if (!client) return unknown_client(pin);
   if (client->name == name) return success();

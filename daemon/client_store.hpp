@@ -11,7 +11,7 @@
 //   <pin: 64 lowercase hex> <role: control|monitor> <added_at> <last_seen> <name>
 // one client per line, every line ending in '\n'. Times are decimal seconds since the epoch, no
 // sign, no leading zeros. The name comes last and may contain spaces; it must satisfy
-// valid_name(). No blank or comment lines. Pins and names are unique.
+// valid_name() (daemon/names.hpp). No blank or comment lines. Pins and names are unique.
 //
 // Error codes, for callers that map them (e.g. to D-Bus errors):
 //   errc::invalid_argument           a malformed file line ("<file>:<line>: <problem>"), or an
@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "daemon/names.hpp"
 #include "ktls/pin.hpp"
 
 namespace ttygate::daemon {
@@ -47,14 +48,6 @@ struct Client {
   std::int64_t added_at = 0;   // seconds since the epoch
   std::int64_t last_seen = 0;  // seconds since the epoch; 0 = never
 };
-
-// Names are 1..64 characters of printable ASCII (0x20..0x7e), not starting or ending with a
-// space, so they fit on one line of the file and on a terminal. sanitize_name() turns anything
-// (a certificate CN, say) into such a name: each control character, DEL or UTF-8 sequence becomes
-// one '_', outer spaces are trimmed, the result is cut to 64; an empty result becomes "client".
-std::string sanitize_name(std::string_view raw);
-// True when a name given by a person is acceptable as is (no sanitising needed).
-bool valid_name(std::string_view name);
 
 class ClientStore {
  public:

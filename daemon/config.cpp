@@ -6,54 +6,29 @@
 // value is looked at through a Field, which carries its key path ("port[1].listen[0]") so each
 // message can say where, what was expected and what was found.
 #include "daemon/config.hpp"
-#include "daemon/serial_port.hpp"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <net/if.h>
 #include <netinet/in.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
-#include <cstdio>
-#include <cstring>
 #include <initializer_list>
 #include <sstream>
-#include <system_error>
 #include <utility>
 
 #include <toml++/toml.h>
 
-#include "common/unique_fd.hpp"
+#include "common/escape.hpp"
+#include "common/files.hpp"
+#include "daemon/names.hpp"
+#include "daemon/serial_port.hpp"
 
 namespace ttygate::daemon {
 namespace {
 
+// A configuration is a few KiB; anything far bigger is the wrong file.
+constexpr std::size_t kMaxConfigBytes = 1 << 20;
+
 // ---------------------------------------------------------------------------------------------
 // Words for messages
-
-// A value as found in the file, quoted for a one-line message: control characters escaped and
-// long text cut, so a hostile or binary value can't break the log line.
-std::string quote(std::string_view text) {
-  constexpr std::size_t max_shown = 80;
-  std::string out = "\"";
-  for (std::size_t i = 0; i < std::min(text.size(), max_shown); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7f) {
-      char escaped[5];
-      std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
-      out += escaped;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (text.size() > max_shown) out += "...";
-  return out + "\"";
-}
 
 template <class Range>
 std::string join(const Range& items) {
@@ -70,7 +45,7 @@ std::string join(const Range& items) {
 std::string describe(const toml::node& node) {
   std::ostringstream scalar;
   switch (node.type()) {
-    case toml::node_type::string: return "a string " + quote(node.as_string()->get());
+    case toml::node_type::string: return "a string " + shown(node.as_string()->get());
     case toml::node_type::integer: return "an integer " + std::to_string(node.as_integer()->get());
     case toml::node_type::floating_point: scalar << "a float " << *node.as_floating_point(); break;
     case toml::node_type::boolean: scalar << "a boolean " << *node.as_boolean(); break;
@@ -93,7 +68,7 @@ bool is_bare(std::string_view text) {
 }
 
 // A key as it appears in a key path: bare when TOML would allow it bare, quoted otherwise.
-std::string key_text(std::string_view key) { return is_bare(key) ? std::string(key) : quote(key); }
+std::string key_text(std::string_view key) { return is_bare(key) ? std::string(key) : shown(key); }
 
 [[noreturn]] void fail_at(const std::string& file, std::string_view path, const std::string& problem) {
   throw ConfigError(file + ": " + std::string(path) + ": " + problem);
@@ -211,7 +186,7 @@ Enum choose(const Field& field, const Choice<Enum> (&choices)[N]) {
   for (const auto& choice : choices) {
     if (choice.word == value->get()) return choice.value;
   }
-  field.fail("expected " + expected + ", got " + quote(value->get()));
+  field.fail("expected " + expected + ", got " + shown(value->get()));
 }
 
 template <class Enum, std::size_t N>
@@ -248,11 +223,11 @@ std::string port_name(const Field& field) {
   return std::string(text);
 }
 
-std::string certificate_name(const Field& field) {
-  constexpr std::string_view expected = "a name of 1..64 printable ASCII characters";
+// The gateway's name is shown to people like a client's, so it follows the same rule.
+std::string gateway_name(const Field& field) {
+  const std::string expected = "a name of " + std::string(name_rule());
   const std::string_view text = field.string(expected);
-  const bool printable = std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
-  if (text.empty() || text.size() > 64 || !printable) field.expected(expected);
+  if (!valid_name(text)) field.expected(expected);
   return std::string(text);
 }
 
@@ -261,9 +236,8 @@ std::vector<ListenAddress> listen_addresses(const Field& field) {
   std::vector<ListenAddress> addresses;
   for (std::size_t i = 0; i < array.size(); ++i) {
     const Field element = field.element(array, i);
-    std::string problem;
-    auto address = ListenAddress::parse(element.string("an \"address:port\" string"), &problem);
-    if (!address) element.fail(problem);
+    auto address = ListenAddress::parse(element.string("an \"address:port\" string"));
+    if (!address) element.fail(address.error().context());
     addresses.push_back(std::move(*address));
   }
   return addresses;
@@ -274,9 +248,8 @@ std::vector<Cidr> address_ranges(const Field& field) {
   std::vector<Cidr> ranges;
   for (std::size_t i = 0; i < array.size(); ++i) {
     const Field element = field.element(array, i);
-    std::string problem;
-    auto range = Cidr::parse(element.string("an address range string such as \"10.0.0.0/8\""), &problem);
-    if (!range) element.fail(problem);
+    auto range = Cidr::parse(element.string("an address range string such as \"10.0.0.0/8\""));
+    if (!range) element.fail(range.error().context());
     ranges.push_back(std::move(*range));
   }
   return ranges;
@@ -287,7 +260,7 @@ std::vector<Cidr> address_ranges(const Field& field) {
 
 void read_gateway(const Section& section, GatewaySection& gateway) {
   if (auto field = section.get("state_dir")) gateway.state_dir = absolute_path(*field);
-  if (auto field = section.get("name")) gateway.name = certificate_name(*field);
+  if (auto field = section.get("name")) gateway.name = gateway_name(*field);
 }
 
 void read_port(const Section& section, PortConfig& port) {
@@ -325,11 +298,11 @@ void check_unique_port(const std::string& file, const std::vector<PortConfig>& p
   for (std::size_t earlier = 0; earlier < index; ++earlier) {
     const std::string other = "port[" + std::to_string(earlier) + "]";
     if (ports[earlier].name == ports[index].name) {
-      fail_at(file, path + ".name", quote(ports[index].name) + " is already the name of " + other);
+      fail_at(file, path + ".name", shown(ports[index].name) + " is already the name of " + other);
     }
     if (ports[earlier].device == ports[index].device) {
       fail_at(file, path + ".device",
-              quote(ports[index].device.string()) + " is already the device of " + other);
+              shown(ports[index].device.string()) + " is already the device of " + other);
     }
   }
 }
@@ -379,14 +352,14 @@ std::string collision(const ListenAddress& earlier, const std::string& earlier_p
   const Endpoint x = endpoint_of(earlier), y = endpoint_of(later);
   if (x.family != y.family || x.port != y.port) return {};
   if (x.scope == y.scope && std::equal(x.address, x.address + x.address_size, y.address)) {
-    return quote(later.text) + " is already used by " + earlier_path;
+    return shown(later.text) + " is already used by " + earlier_path;
   }
   if (is_wildcard(x)) {
-    return quote(later.text) + " overlaps " + quote(earlier.text) + " of " + earlier_path +
+    return shown(later.text) + " overlaps " + shown(earlier.text) + " of " + earlier_path +
            ", which takes that port on every address";
   }
   if (is_wildcard(y)) {
-    return quote(later.text) + " takes that port on every address, overlapping " + quote(earlier.text) +
+    return shown(later.text) + " takes that port on every address, overlapping " + shown(earlier.text) +
            " of " + earlier_path;
   }
   return {};
@@ -498,115 +471,6 @@ void read_root(const std::string& file, const toml::table& root, Config& config)
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// Addresses
-
-std::optional<std::uint16_t> port_number(std::string_view text) {
-  unsigned value = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || text.size() > 5 || error != std::errc{} || end != text.data() + text.size()) {
-    return std::nullopt;
-  }
-  if (value < 1 || value > 65535) return std::nullopt;
-  return static_cast<std::uint16_t>(value);
-}
-
-// inet_pton on a string_view: refuses embedded NULs rather than reading up to them.
-bool parse_address(int family, std::string_view text, void* out) {
-  if (text.find('\0') != std::string_view::npos) return false;
-  return ::inet_pton(family, std::string(text).c_str(), out) == 1;
-}
-
-// An interface given by name ("eth0") or index ("2"); 0 when there is no such interface.
-unsigned interface_index(std::string_view text) {
-  if (text.empty() || text.size() >= IF_NAMESIZE || text.find('\0') != std::string_view::npos) return 0;
-  unsigned index = 0;
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), index);
-  char name[IF_NAMESIZE];
-  if (error == std::errc{} && end == text.data() + text.size()) {
-    return ::if_indextoname(index, name) != nullptr ? index : 0;
-  }
-  return ::if_nametoindex(std::string(text).c_str());
-}
-
-bool set_problem(std::string* problem, std::string text) {
-  if (problem != nullptr) *problem = std::move(text);
-  return false;
-}
-
-bool parse_ipv6_host(std::string_view host, std::string_view text, sockaddr_in6& out, std::string* problem) {
-  const auto percent = host.find('%');
-  if (!parse_address(AF_INET6, host.substr(0, percent), &out.sin6_addr)) {
-    return set_problem(problem, "expected an IPv6 address inside the brackets, got " + quote(text));
-  }
-  if (IN6_IS_ADDR_V4MAPPED(&out.sin6_addr)) {
-    return set_problem(problem, "expected an IPv6 address, got the IPv4-mapped " + quote(text) +
-                                    "; write the IPv4 address as \"a.b.c.d:port\"");
-  }
-  if (percent != std::string_view::npos) {
-    out.sin6_scope_id = interface_index(host.substr(percent + 1));
-    if (out.sin6_scope_id == 0) {
-      return set_problem(
-          problem,
-          "expected the name or index of an existing network interface after '%', got " + quote(text));
-    }
-  } else if (IN6_IS_ADDR_LINKLOCAL(&out.sin6_addr)) {
-    return set_problem(problem,
-                       "expected an interface for a link-local address, such as "
-                       "\"[fe80::1%eth0]:7000\", got " +
-                           quote(text));
-  }
-  return true;
-}
-
-// Splits "host:port" / "[host]:port"; fills *bracketed.
-bool split_host_port(std::string_view text, std::string_view& host, std::string_view& port, bool& bracketed,
-                     std::string* problem) {
-  bracketed = text.starts_with('[');
-  if (bracketed) {
-    const auto close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return set_problem(problem,
-                         "expected \"[IPv6 address]:port\" such as \"[::]:7000\", got " + quote(text));
-    }
-    host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-    return true;
-  }
-  const auto colon = text.rfind(':');
-  if (colon == std::string_view::npos) {
-    return set_problem(
-        problem, "expected \"address:port\" such as \"0.0.0.0:7000\" or \"[::]:7000\", got " + quote(text));
-  }
-  host = text.substr(0, colon);
-  port = text.substr(colon + 1);
-  if (host.find(':') != std::string_view::npos) {
-    return set_problem(problem,
-                       "expected an IPv6 address in brackets, such as \"[::1]:7000\", got " + quote(text));
-  }
-  return true;
-}
-
-bool prefix_matches(const std::uint8_t* network, const std::uint8_t* address, unsigned prefix) {
-  const unsigned whole = prefix / 8, rest = prefix % 8;
-  if (std::memcmp(network, address, whole) != 0) return false;
-  if (rest == 0) return true;
-  const auto mask = static_cast<std::uint8_t>(0xff << (8 - rest));
-  return (network[whole] & mask) == (address[whole] & mask);
-}
-
-void clear_host_bits(std::uint8_t* bytes, std::size_t size, unsigned prefix) {
-  for (std::size_t i = 0; i < size; ++i) {
-    const unsigned kept = prefix >= (i + 1) * 8 ? 8 : prefix > i * 8 ? prefix - i * 8 : 0;
-    bytes[i] &= static_cast<std::uint8_t>(0xff00 >> kept);
-  }
-}
-
-bool is_v4_mapped(const std::uint8_t* bytes) {
-  static constexpr std::uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  return std::memcmp(bytes, mapped, sizeof mapped) == 0;
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -617,102 +481,6 @@ std::string_view to_string(Flow flow) { return word_of(flow, flows); }
 std::string_view to_string(ControlMode mode) { return word_of(mode, control_modes); }
 std::string_view to_string(Confirm confirm) { return word_of(confirm, confirms); }
 std::string_view to_string(KernelTls kernel) { return word_of(kernel, kernel_modes); }
-
-std::optional<ListenAddress> ListenAddress::parse(std::string_view text, std::string* problem) {
-  std::string_view host, port_text;
-  bool bracketed = false;
-  if (!split_host_port(text, host, port_text, bracketed, problem)) return std::nullopt;
-  const auto port = port_number(port_text);
-  if (!port) {
-    set_problem(problem, "expected a port 1..65535 after the last ':', got " + quote(text));
-    return std::nullopt;
-  }
-  ListenAddress result;
-  result.text = std::string(text);
-  if (bracketed) {
-    sockaddr_in6 in6{};
-    if (!parse_ipv6_host(host, text, in6, problem)) return std::nullopt;
-    in6.sin6_family = AF_INET6;
-    in6.sin6_port = htons(*port);
-    std::memcpy(&result.addr, &in6, sizeof in6);
-    result.length = sizeof in6;
-    return result;
-  }
-  sockaddr_in in{};
-  if (!parse_address(AF_INET, host, &in.sin_addr)) {
-    set_problem(problem, "expected a numeric IPv4 address before the port (names are not resolved), got " +
-                             quote(text));
-    return std::nullopt;
-  }
-  in.sin_family = AF_INET;
-  in.sin_port = htons(*port);
-  std::memcpy(&result.addr, &in, sizeof in);
-  result.length = sizeof in;
-  return result;
-}
-
-std::optional<Cidr> Cidr::parse(std::string_view text, std::string* problem) {
-  Cidr cidr;
-  cidr.text = std::string(text);
-  const auto slash = text.find('/');
-  const std::string_view address = text.substr(0, slash);
-  if (parse_address(AF_INET, address, cidr.bytes)) {
-    cidr.family = AF_INET;
-  } else if (parse_address(AF_INET6, address, cidr.bytes)) {
-    cidr.family = AF_INET6;
-  } else {
-    set_problem(problem,
-                "expected an address range such as \"10.0.0.0/8\" or \"fe80::/10\", got " + quote(text));
-    return std::nullopt;
-  }
-  const unsigned max = cidr.family == AF_INET ? 32 : 128;
-  cidr.prefix = max;
-  if (slash != std::string_view::npos) {
-    const std::string_view digits = text.substr(slash + 1);
-    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), cidr.prefix);
-    if (digits.empty() || error != std::errc{} || end != digits.data() + digits.size() || cidr.prefix > max) {
-      set_problem(problem,
-                  "expected a prefix length 0.." + std::to_string(max) + " after '/', got " + quote(text));
-      return std::nullopt;
-    }
-  }
-  const std::size_t size = cidr.family == AF_INET ? 4 : 16;
-  std::uint8_t network[16] = {};
-  std::memcpy(network, cidr.bytes, size);
-  clear_host_bits(network, size, cidr.prefix);
-  if (std::memcmp(network, cidr.bytes, size) != 0) {
-    char shown[INET6_ADDRSTRLEN] = {};
-    ::inet_ntop(cidr.family, network, shown, sizeof shown);
-    set_problem(problem, "expected a network address with no bits set past the prefix, such as \"" +
-                             std::string(shown) + "/" + std::to_string(cidr.prefix) + "\", got " +
-                             quote(text));
-    return std::nullopt;
-  }
-  // One form for IPv4 ranges however they were written, so contains() compares like with like.
-  if (cidr.family == AF_INET6 && cidr.prefix >= 96 && is_v4_mapped(cidr.bytes)) {
-    std::memmove(cidr.bytes, cidr.bytes + 12, 4);
-    std::memset(cidr.bytes + 4, 0, 12);
-    cidr.family = AF_INET;
-    cidr.prefix -= 96;
-  }
-  return cidr;
-}
-
-bool Cidr::contains(const sockaddr* addr) const {
-  if (addr == nullptr) return false;
-  if (addr->sa_family == AF_INET) {
-    sockaddr_in in;
-    std::memcpy(&in, addr, sizeof in);
-    return family == AF_INET &&
-           prefix_matches(bytes, reinterpret_cast<const std::uint8_t*>(&in.sin_addr), prefix);
-  }
-  if (addr->sa_family != AF_INET6) return false;
-  sockaddr_in6 in6;
-  std::memcpy(&in6, addr, sizeof in6);
-  const std::uint8_t* peer = in6.sin6_addr.s6_addr;
-  if (is_v4_mapped(peer)) return family == AF_INET && prefix_matches(bytes, peer + 12, prefix);
-  return family == AF_INET6 && prefix_matches(bytes, peer, prefix);
-}
 
 std::vector<Cidr> default_allow_from() {
   static const char* const ranges[] = {"127.0.0.0/8",    "::1/128",  "10.0.0.0/8",     "172.16.0.0/12",
@@ -739,21 +507,10 @@ Config parse_config(std::string_view text, const std::filesystem::path& source) 
 }
 
 Config load_config(const std::filesystem::path& file) {
-  const auto unreadable = [&] {
-    return ConfigError(file.string() + ": " + std::error_code(errno, std::system_category()).message());
-  };
-  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-  if (!fd) throw unreadable();
-  std::string text;
-  char buffer[8192];
-  for (;;) {
-    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw unreadable();
-    if (n == 0) break;
-    text.append(buffer, static_cast<std::size_t>(n));
-  }
-  return parse_config(text, file);
+  // read_file's errors name the file: "<file>: No such file or directory".
+  auto contents = read_file(file, kMaxConfigBytes);
+  if (!contents) throw ConfigError(contents.error().message());
+  return parse_config(contents->bytes, file);
 }
 
 }  // namespace ttygate::daemon

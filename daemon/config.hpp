@@ -6,10 +6,9 @@
 // A TOML syntax error reads "<file>:<line>:<column>: <description>". Nothing is defaulted around
 // a mistake: a file either yields a whole Config or an error.
 // Documented key by key in docs/configuration.md. Pure functions, no logging, no global state
-// (listen addresses with an interface, "%eth0", consult the kernel's interface list).
+// (listen addresses and ranges are parsed by daemon/address.hpp; one with an interface, "%eth0",
+// consults the kernel's interface list).
 #pragma once
-
-#include <sys/socket.h>
 
 #include <chrono>
 #include <cstdint>
@@ -20,40 +19,13 @@
 #include <string_view>
 #include <vector>
 
+#include "daemon/address.hpp"
+
 namespace ttygate::daemon {
 
 class ConfigError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
-};
-
-// An address range in CIDR form ("10.0.0.0/8", "fe80::/10", "127.0.0.1" = /32).
-struct Cidr {
-  int family = AF_INET;                 // AF_INET or AF_INET6
-  std::uint8_t bytes[16] = {};          // network address, first 4 used for IPv4
-  unsigned prefix = 0;                  // 0..32 or 0..128
-  std::string text;                     // as written, for messages
-
-  // Host bits must be zero ("10.0.0.1/8" is refused, naming "10.0.0.0/8"). A range inside
-  // ::ffff:0:0/96 is stored as the IPv4 range it denotes. On failure *problem, when given, says
-  // what was expected and what was found.
-  static std::optional<Cidr> parse(std::string_view text, std::string* problem = nullptr);
-  // IPv4-mapped IPv6 peers (::ffff:a.b.c.d) match IPv4 ranges. An IPv6 range matches only
-  // genuine IPv6 peers: "::/0" does not admit IPv4 clients. Null or other families: false.
-  bool contains(const sockaddr* addr) const;
-};
-
-// "addr:port": "0.0.0.0:7000", "[::]:7000", "127.0.0.1:7000", "[fe80::1%eth0]:7000".
-// Numeric addresses only (no host names), port 1..65535. An IPv6 link-local address needs an
-// interface (name or index), which is resolved when parsed.
-struct ListenAddress {
-  sockaddr_storage addr{};
-  socklen_t length = 0;
-  std::string text;
-
-  // On failure *problem, when given, says what was expected and what was found.
-  static std::optional<ListenAddress> parse(std::string_view text, std::string* problem = nullptr);
-  int family() const { return addr.ss_family; }
 };
 
 enum class Parity { none, even, odd };
@@ -95,8 +67,8 @@ struct Limits {
 
 struct GatewaySection {
   std::filesystem::path state_dir = "/var/lib/ttygate";  // absolute path
-  std::string name = "ttygate";                         // CN of the gateway's certificate,
-                                                        // 1..64 printable ASCII characters
+  std::string name = "ttygate";                         // CN of the gateway's certificate; the
+                                                        // rule of daemon/names.hpp
 };
 
 enum class Confirm { automatic, button, code, passcode };  // words: auto, button, code, passcode
@@ -155,7 +127,8 @@ std::string_view to_string(KernelTls kernel);
 
 // Throw ConfigError on any problem. source only names the text in messages and Config::file.
 Config parse_config(std::string_view text, const std::filesystem::path& source);
-// Reads the file, then parse_config; an unreadable file is "<file>: <strerror>".
+// Reads the file (a regular file of at most 1 MiB), then parse_config; an unreadable file is
+// "<file>: <strerror>".
 Config load_config(const std::filesystem::path& file);
 
 }  // namespace ttygate::daemon

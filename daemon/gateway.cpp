@@ -78,16 +78,15 @@ void Gateway::on_accept(Relay& relay, UniqueFd fd, Peer peer) {
   }
   if (auto kept = apply_keepalive(fd.get(), config_.keepalive); !kept)
     log::warning("Failed to set keep-alive on " + peer.text + ": " + kept.error().message() + ", ignoring");
-  SslPtr ssl(SSL_new(tls_.get()));
-  if (!ssl || SSL_set_fd(ssl.get(), fd.get()) != 1) {
-    log::error("Failed to set up TLS for " + peer.text + ": " + openssl_error("SSL_new").message());
+  auto handshake = Handshake::accept(tls_.get(), std::move(fd));
+  if (!handshake) {
+    log::error("Failed to set up TLS for " + peer.text + ": " + handshake.error().message());
     handshakes_by_source_.finish(SourceLimit::key_of(peer.addr));
     return;
   }
-  SSL_set_accept_state(ssl.get());
   std::uint64_t id = next_session_id_++;
-  auto& session = *sessions_.emplace(id, std::make_unique<Session>(*this, relay, id, std::move(fd), std::move(peer),
-                                                                   std::move(ssl)))
+  auto& session = *sessions_.emplace(id, std::make_unique<Session>(*this, relay, id, std::move(*handshake),
+                                                                   std::move(peer)))
                        .first->second;
   if (++handshaking_ == config_.limits.max_handshakes) {
     log::notice("Pausing accept: " + std::to_string(handshaking_) + " handshakes in progress (limits.max_handshakes)");
@@ -107,22 +106,23 @@ bool Gateway::admit(SSL* ssl, const ktls::Pin& pin) {
     session->set_candidate(pin);
     return true;
   }
-  if (!client) {
-    log::notice(who + ": refused: unknown client key " + ktls::fingerprint(pin));
-    return false;
-  }
-  Relay& relay = session->relay();
-  if (!relay.device_open()) {
-    log::notice(who + ": refused " + client->name + ": port " + relay.port().name + " has no device right now");
-    return false;
-  }
-  if (client->role == Role::control && relay.controller_busy()) {
-    log::notice(who + ": refused " + client->name + ": port " + relay.port().name +
-                " is exclusive and already has a control session");
+  if (auto why = admission(pin, session->relay())) {
+    log::notice(who + ": refused: " + *why);
     return false;
   }
   session->set_client(pin, client->role);
   return true;
+}
+
+std::optional<std::string> Gateway::admission(const ktls::Pin& pin, const Relay& relay,
+                                              std::optional<Role> role) const {
+  const Client* client = store_.find(pin);
+  if (!client) return "unknown client key " + ktls::fingerprint(pin);
+  if (role && client->role != *role) return client->name + ": its role changed during the handshake";
+  if (!relay.device_open()) return client->name + ": port " + relay.port().name + " has no device right now";
+  if (client->role == Role::control && relay.controller_busy())
+    return client->name + ": port " + relay.port().name + " is exclusive and already has a control session";
+  return std::nullopt;
 }
 
 bool Gateway::admit_resumption(SSL* ssl, const ktls::Pin& pin) {
@@ -143,11 +143,11 @@ void Gateway::rotate_ticket_keys() {
   }));
 }
 
-bool Gateway::confirm(const Session& session) {
-  const Client* client = store_.find(session.pin());
-  if (!client || client->role != session.role()) return false;
-  const Relay& relay = session.relay();
-  if (!relay.device_open() || (session.role() == Role::control && relay.controller_busy())) return false;
+bool Gateway::admit_established(const Session& session) {
+  if (auto why = admission(session.pin(), session.relay(), session.role())) {
+    log::notice("Session " + std::to_string(session.id()) + " (" + session.peer().text + "): refused after the handshake: " + *why);
+    return false;
+  }
   // last_seen is for people ("when did the laptop last connect"): it is kept in memory and
   // written with the next change or flush (flush_store), never with an fsync on the
   // connection path, where it would stall every session.
@@ -180,7 +180,7 @@ Session* Gateway::session(std::uint64_t id) {
   return it == sessions_.end() ? nullptr : it->second.get();
 }
 
-void Gateway::reap(Session& session) {
+void Gateway::session_closed(Session& session) {
   pairing_->connection_closed(session.id());
   if (session.since() != 0) events_->session_removed(session.id());
   loop_.defer([this, id = session.id()] { sessions_.erase(id); });

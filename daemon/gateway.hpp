@@ -4,7 +4,8 @@
 // It is also the pin policy: inside each handshake it decides whether the client's pin is a
 // known client, with which role, and whether its port can take it (an exclusive port with a
 // controller refuses a second controller). Every refusal fails the handshake with an alert.
-// Single-threaded: lives on the loop.
+// The same rule (admission()) is asked again once the handshake is done, since the store or
+// the port may have changed meanwhile. Single-threaded: lives on the loop.
 #pragma once
 
 #include <array>
@@ -32,7 +33,7 @@
 
 namespace ttygate::daemon {
 
-class Gateway final : public ktls::PeerPolicy, private PairingObserver, private PairingTimer {
+class Gateway final : public ktls::PeerPolicy, public SessionHost, private PairingObserver, private PairingTimer {
  public:
   Gateway(Loop& loop, Config config, ktls::Identity identity, ClientStore store);
   Gateway(const Gateway&) = delete;
@@ -44,29 +45,32 @@ class Gateway final : public ktls::PeerPolicy, private PairingObserver, private 
   // close_notify to every session, then stop the loop.
   void shutdown();
 
-  Loop& loop() { return loop_; }
-  const Config& config() const { return config_; }
+  Loop& loop() override { return loop_; }
+  const Config& config() const override { return config_; }
   const ktls::Identity& identity() const { return identity_; }
   const ClientStore& clients() const { return store_; }
   // What the kernel's TLS layer can take, probed once at start.
-  const ktls::KernelTlsSupport& kernel_tls() const { return kernel_tls_; }
+  const ktls::KernelTlsSupport& kernel_tls() const override { return kernel_tls_; }
 
   // ktls::PeerPolicy: called inside each handshake.
   bool admit(SSL* ssl, const ktls::Pin& pin) override;
   // Resumption is for paired clients only: never a pairing candidate.
   bool admit_resumption(SSL* ssl, const ktls::Pin& pin) override;
 
-  // For sessions.
-  // Right after a handshake: is the client (still) known, with the same role, and can the port
-  // take it? Records when the client was last seen.
-  bool confirm(const Session& session);
-  std::string client_name(const ktls::Pin& pin) const;
-  void handshake_finished(const Peer& peer);
+  // The one admission rule, in the handshake and after it: nothing when the client with this
+  // pin may use this port now (as `role`, when it was admitted with one), else why not.
+  std::optional<std::string> admission(const ktls::Pin& pin, const Relay& relay,
+                                       std::optional<Role> role = std::nullopt) const;
+
+  // SessionHost. admit_established also records when the client was last seen.
+  bool admit_established(const Session& session) override;
+  std::string client_name(const ktls::Pin& pin) const override;
+  void handshake_finished(const Peer& peer) override;
   // A session began relaying: it becomes visible to observers.
-  void session_relaying(const Session& session) { events_->session_added(session); }
-  void reap(Session& session);
+  void session_relaying(const Session& session) override { events_->session_added(session); }
+  void session_closed(Session& session) override;
+  std::span<std::byte> scratch() override { return scratch_; }
   Session* session(std::uint64_t id);
-  std::span<std::byte> scratch() { return scratch_; }
   std::size_t session_count() const { return sessions_.size(); }
   const std::map<std::uint64_t, std::unique_ptr<Session>>& sessions() const { return sessions_; }
 
@@ -88,8 +92,8 @@ class Gateway final : public ktls::PeerPolicy, private PairingObserver, private 
   Result<void> disconnect_session(std::uint64_t id);
   // From sessions: an unknown client finished its handshake during a window, and how its
   // pairing exchange ended (gateway_pairing.cpp).
-  void pairing_candidate(Session& session);
-  void pairing_exchange_ended(Session& session, const ktls::pairing::Step& step);
+  void pairing_candidate(Session& session) override;
+  void pairing_exchange_ended(Session& session, const ktls::pairing::Step& step) override;
   // A setup code's verifier is in the state directory (ttygated --new-passcode).
   bool passcode_set() const;
 

@@ -3,25 +3,14 @@
 // before it changes memory, so a refused or failed request leaves everything as it was.
 #include <ctime>
 
+#include "common/escape.hpp"
 #include "common/log.hpp"
 #include "daemon/gateway.hpp"
+#include "daemon/names.hpp"
+#include "daemon/new_client.hpp"
 #include "daemon/refusal.hpp"
 
 namespace ttygate::daemon {
-namespace {
-
-Result<Role> parse_role(std::string_view role) {
-  if (auto parsed = role_from_string(role)) return *parsed;
-  return refusal(Refusal::invalid_args, "role \"" + std::string(role) + "\" (control or monitor)");
-}
-
-Result<void> check_name(std::string_view name) {
-  if (valid_name(name)) return success();
-  return refusal(Refusal::invalid_args, "name \"" + std::string(name) +
-                                            "\" (1 to 64 printable ASCII characters, no outer spaces)");
-}
-
-}  // namespace
 
 Result<void> Gateway::start_pairing(std::chrono::seconds seconds) {
   if (!pairing_->open())
@@ -42,18 +31,10 @@ void Gateway::button_pressed() {
 }
 
 Result<Client> Gateway::add_client(std::string_view pem, std::string_view name, std::string_view role) {
-  auto parsed_role = parse_role(role);
-  if (!parsed_role) return parsed_role.error();
-  if (auto ok = check_name(name); !ok) return ok.error();
-  auto cert = ktls::parse_certificate_pem(pem);
-  if (!cert) return refusal(Refusal::invalid_args, "certificate: " + cert.error().message());
-  auto pin = ktls::pin_of(cert->get());
-  if (!pin) return refusal(Refusal::invalid_args, "certificate: " + pin.error().message());
-  if (const Client* known = store_.find(*pin))
-    return refusal(Refusal::already_exists, "this key is already paired as \"" + known->name + "\"");
-  if (store_.find_by_name(name)) return refusal(Refusal::already_exists, "name \"" + std::string(name) + "\" is taken");
-  Client client{*pin, std::string(name), *parsed_role, static_cast<std::int64_t>(std::time(nullptr)), 0};
-  if (auto added = store_.add(client); !added) return added.error();
+  auto added = add_new_client(store_, {.pem = pem, .name = name, .role = role},
+                              static_cast<std::int64_t>(std::time(nullptr)));
+  if (!added) return added.error();
+  const Client& client = *added;
   log::notice("Added client \"" + client.name + "\" " + ktls::fingerprint(client.pin) + " as " +
               std::string(to_string(client.role)));
   events_->client_added(client);
@@ -72,18 +53,18 @@ Result<void> Gateway::remove_client(const ktls::Pin& pin) {
 }
 
 Result<void> Gateway::rename_client(const ktls::Pin& pin, std::string_view name) {
-  if (auto ok = check_name(name); !ok) return ok;
+  if (auto ok = check_name(name); !ok) return refusal(Refusal::invalid_args, ok.error().context());
   const Client* client = store_.find(pin);
   if (!client) return refusal(Refusal::not_found, "no client " + ktls::fingerprint(pin));
   if (client->name == name) return success();
-  if (store_.find_by_name(name)) return refusal(Refusal::already_exists, "name \"" + std::string(name) + "\" is taken");
+  if (store_.find_by_name(name)) return refusal(Refusal::already_exists, "name " + shown(name) + " is taken");
   if (auto renamed = store_.rename(pin, std::string(name)); !renamed) return renamed;
   events_->client_changed(*store_.find(pin), GatewayEvents::ClientField::name);
   return success();
 }
 
 Result<void> Gateway::set_client_role(const ktls::Pin& pin, std::string_view role) {
-  auto parsed = parse_role(role);
+  auto parsed = role_argument(role);
   if (!parsed) return parsed.error();
   const Client* client = store_.find(pin);
   if (!client) return refusal(Refusal::not_found, "no client " + ktls::fingerprint(pin));

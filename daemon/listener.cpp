@@ -1,6 +1,5 @@
 #include "daemon/listener.hpp"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
@@ -10,27 +9,6 @@
 #include "common/log.hpp"
 
 namespace ttygate::daemon {
-
-std::string address_text(const sockaddr* addr) {
-  char host[INET6_ADDRSTRLEN] = "?";
-  unsigned port = 0;
-  if (addr->sa_family == AF_INET) {
-    auto* in = reinterpret_cast<const sockaddr_in*>(addr);
-    inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-    return std::string(host) + ":" + std::to_string(ntohs(in->sin_port));
-  }
-  if (addr->sa_family == AF_INET6) {
-    auto* in6 = reinterpret_cast<const sockaddr_in6*>(addr);
-    port = ntohs(in6->sin6_port);
-    if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-      inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], host, sizeof host);
-      return std::string(host) + ":" + std::to_string(port);
-    }
-    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-    return "[" + std::string(host) + "]:" + std::to_string(port);
-  }
-  return "unknown";
-}
 
 Result<void> apply_keepalive(int fd, const KeepaliveSection& keepalive) {
   const int on = 1;

@@ -13,6 +13,7 @@
 
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
+#include "daemon/address.hpp"
 #include "daemon/config.hpp"
 #include "daemon/loop.hpp"
 
@@ -21,9 +22,6 @@ namespace ttygate::daemon {
 // TCP keepalive and TCP_USER_TIMEOUT, so a peer that vanished (cable pulled, laptop asleep) is
 // noticed within idle + interval * count seconds, and unacknowledged data within user_timeout.
 Result<void> apply_keepalive(int fd, const KeepaliveSection& keepalive);
-
-// "1.2.3.4:5678" or "[::1]:5678"; IPv4-mapped IPv6 addresses are shown as IPv4.
-std::string address_text(const sockaddr* addr);
 
 struct Peer {
   sockaddr_storage addr{};

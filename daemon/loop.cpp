@@ -46,6 +46,7 @@ OpId Loop::reserve(Handler handler) {
   Slot& slot = slots_[index];
   slot.busy = true;
   slot.result_is_fd = false;
+  slot.deferred = false;
   slot.handler = std::move(handler);
   return make_id(index, slot.generation);
 }
@@ -112,12 +113,18 @@ void Loop::cancel(OpId id) {
   Slot* slot = slot_of(id);
   if (!slot || !slot->handler) return;
   slot->handler = nullptr;  // the slot itself is freed when the kernel's CQE arrives
+  if (slot->deferred) return;  // ... or, for deferred work, when its turn comes
   io_uring_sqe* sqe = next_sqe();
   io_uring_prep_cancel64(sqe, id, 0);
   io_uring_sqe_set_data64(sqe, kCancelTag);
 }
 
-void Loop::defer(std::function<void()> work) { deferred_.push_back(std::move(work)); }
+OpId Loop::defer(std::function<void()> work) {
+  OpId id = reserve([work = std::move(work)](int) { work(); });
+  slots_[static_cast<std::uint32_t>(id)].deferred = true;
+  deferred_.push_back(id);
+  return id;
+}
 
 void Loop::complete(OpId id, int res) {
   Slot* slot = slot_of(id);
@@ -157,9 +164,9 @@ unsigned Loop::run_once(std::chrono::milliseconds max_wait) {
   for (auto [id, res] : batch_) complete(id, res);
 
   while (!deferred_.empty()) {
-    auto work = std::move(deferred_);
+    auto due = std::move(deferred_);
     deferred_.clear();
-    for (auto& w : work) w();
+    for (OpId id : due) complete(id, 0);  // a cancelled one only frees its slot
   }
   return handled;
 }

@@ -1,8 +1,10 @@
 // Loop: the daemon's one io_uring event loop.
 //
 // Everything that waits goes through here: accept, poll readiness of TLS sockets, reads and
-// writes on the tty, timers, the signalfd, and (later) the D-Bus socket. An operation is armed
-// with a handler and completes exactly once; its handler then runs with the CQE's result.
+// writes on the tty, timers, the signalfd, the D-Bus socket and the pairing button. An
+// operation is armed with a handler and completes exactly once; its handler then runs with the
+// CQE's result. Work deferred to the end of the current batch is an operation too: it has an
+// id and an Op can cancel it, like any other.
 //
 // user_data is encoded in one place (OpId: slot index + generation). A slot stays reserved
 // until the kernel posts its CQE, even after cancel(), so buffers and timespecs it refers to
@@ -10,7 +12,8 @@
 // no handler, and stale generations are ignored.
 //
 // Handlers may arm and cancel freely. Objects that must die while a handler of theirs is on the
-// stack hand themselves to defer(): deferred work runs after the current batch of completions.
+// stack hand themselves to defer(): deferred work runs after the current batch of completions,
+// unless it was cancelled first (its owner went away).
 // Single-threaded.
 #pragma once
 
@@ -19,6 +22,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <deque>
 #include <vector>
 
 #include "common/result.hpp"
@@ -47,7 +51,9 @@ class Loop {
   void cancel(OpId id);
   bool pending(OpId id) const;
 
-  void defer(std::function<void()> work);
+  // Runs `work` after the current batch of completions (res 0). Never touches io_uring: the
+  // slot is kept in user space until then, and cancel() simply forgets it.
+  OpId defer(std::function<void()> work);
 
   // Waits for completions and dispatches them until stop() is called.
   void run();
@@ -62,6 +68,7 @@ class Loop {
     bool busy = false;
     Handler handler;  // empty once cancelled
     bool result_is_fd = false;  // an accept: a cancelled one's fd is closed on completion
+    bool deferred = false;      // defer(): no kernel operation behind it
     __kernel_timespec ts{};
   };
 
@@ -72,9 +79,11 @@ class Loop {
   void complete(OpId id, int res);
 
   io_uring ring_{};
-  std::vector<Slot> slots_;
+  // A deque, not a vector: a timeout's timespec is read by the kernel at submission, which may
+  // come after more operations were armed; growing must never move a slot.
+  std::deque<Slot> slots_;
   std::vector<std::uint32_t> free_;
-  std::vector<std::function<void()>> deferred_;
+  std::vector<OpId> deferred_;
   std::vector<std::pair<OpId, int>> batch_;
   bool stopping_ = false;
 };

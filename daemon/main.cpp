@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "common/files.hpp"
 #include "common/log.hpp"
 #include "daemon/button.hpp"
 #include "daemon/config.hpp"
@@ -191,7 +192,7 @@ int dispatch(const Options& o) {
     std::printf("%s: ok\n", o.config.c_str());
     return 0;
   }
-  or_fail(prepare_state_dir(config), "prepare the state directory");
+  or_fail(make_private_directory(config.gateway.state_dir), "prepare the state directory");
   switch (o.action) {
     case Options::Action::check:
       return 0;

@@ -15,8 +15,9 @@
 #include <cstdio>
 #include <vector>
 
+#include "common/escape.hpp"
+#include "common/files.hpp"
 #include "common/hex.hpp"
-#include "ktls/files.hpp"
 
 namespace ttygate::daemon {
 namespace {
@@ -32,22 +33,6 @@ constexpr std::uint32_t kCodes = 100'000'000;
 constexpr std::uint32_t kDrawLimit = 42 * kCodes;
 
 Error error(std::errc code, std::string context) { return Error(std::make_error_code(code), std::move(context)); }
-
-// A line from the file as it can be shown in a message: quoted, escaped, shortened.
-std::string shown(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text.substr(0, 40)) {
-    if (c >= 0x20 && c <= 0x7e && c != '"' && c != '\\') {
-      out += c;
-    } else {
-      char escaped[5];
-      std::snprintf(escaped, sizeof escaped, "\\x%02x", static_cast<unsigned char>(c));
-      out += escaped;
-    }
-  }
-  if (text.size() > 40) out += "...";
-  return out + "\"";
-}
 
 Error at_line(const std::filesystem::path& source, std::size_t line, std::string problem) {
   return error(std::errc::invalid_argument, source.string() + ":" + std::to_string(line) + ": " + std::move(problem));
@@ -162,8 +147,8 @@ Result<std::string> create_passcode(const std::filesystem::path& state_dir, bool
   if (RAND_bytes(salt.data(), static_cast<int>(salt.size())) != 1) return error(std::errc::io_error, "the system RNG failed");
   auto verifier = make_passcode_verifier(*code, salt, kPasscodeIterations);
   if (!verifier) return verifier.error();
-  auto if_exists = replace ? ktls::IfExists::replace : ktls::IfExists::fail;
-  if (auto written = ktls::write_file_atomically(path, format_passcode_verifier(*verifier), kFileMode, if_exists);
+  auto if_exists = replace ? IfExists::replace : IfExists::fail;
+  if (auto written = write_file_atomically(path, format_passcode_verifier(*verifier), kFileMode, if_exists);
       !written) {
     if (written.error().code() == std::errc::file_exists) return error(std::errc::file_exists, path.string());
     return written.error();
@@ -173,7 +158,7 @@ Result<std::string> create_passcode(const std::filesystem::path& state_dir, bool
 
 Result<std::optional<PasscodeVerifier>> load_passcode_verifier(const std::filesystem::path& state_dir) {
   const std::filesystem::path path = passcode_verifier_path(state_dir);
-  auto contents = ktls::read_file(path, kMaxFileBytes);
+  auto contents = read_file(path, kMaxFileBytes);
   if (!contents) {
     if (contents.error().code() == std::errc::no_such_file_or_directory) return std::optional<PasscodeVerifier>();
     return contents.error();

@@ -17,12 +17,11 @@ namespace ttygate::daemon {
 ktls::IdentityFiles gateway_identity_files(const Config& config);
 std::filesystem::path client_store_path(const Config& config);
 
-// Creates the state directory (0700) if it doesn't exist yet.
-Result<void> prepare_state_dir(const Config& config);
-
 Result<ktls::Identity> load_gateway_identity(const Config& config);
 
-// Reads a PEM certificate file and adds its key as a client. Errors name the file or argument.
+// Reads a PEM certificate file and adds its key as a client with add_new_client()
+// (daemon/new_client.hpp): the same checks and refusals as AddClient on D-Bus, with messages that
+// name the file instead of "certificate".
 Result<Client> add_client_from_file(ClientStore& store, const std::filesystem::path& cert, const std::string& name,
                                     const std::string& role);
 

@@ -5,7 +5,6 @@
 
 #include "common/log.hpp"
 #include "daemon/serial_port.hpp"
-#include "daemon/session.hpp"
 
 namespace ttygate::daemon {
 namespace {
@@ -20,12 +19,12 @@ void Relay::start() { open_device(); }
 
 bool Relay::controller_busy() const {
   if (port_.control != ControlMode::exclusive) return false;
-  return std::any_of(sessions_.begin(), sessions_.end(), [](Session* s) { return s->role() == Role::control; });
+  return std::any_of(sessions_.begin(), sessions_.end(), [](RelaySubscriber* s) { return s->role() == Role::control; });
 }
 
-void Relay::attach(Session& session) { sessions_.push_back(&session); }
+void Relay::attach(RelaySubscriber& session) { sessions_.push_back(&session); }
 
-void Relay::detach(Session& session) {
+void Relay::detach(RelaySubscriber& session) {
   std::erase(sessions_, &session);
   std::erase(blocked_, &session);
 }
@@ -39,9 +38,13 @@ void Relay::open_device() {
     backoff_ = std::min(backoff_ * 2, kMaxBackoff);
     return;
   }
-  tty_ = std::move(*fd);
   backoff_ = std::chrono::milliseconds(100);
   log::info("Port " + port_.name + ": device " + port_.device.string() + " open");
+  adopt_device(std::move(*fd));
+}
+
+void Relay::adopt_device(UniqueFd tty) {
+  tty_ = std::move(tty);
   arm_read();
 }
 
@@ -56,12 +59,12 @@ void Relay::on_read(int res) {
   std::span<const std::byte> data(from_device_.data(), static_cast<std::size_t>(res));
   // A session may close (and detach) while we deliver: walk a snapshot.
   auto receivers = sessions_;
-  for (Session* s : receivers)
+  for (RelaySubscriber* s : receivers)
     if (s->relaying()) s->from_device(data);
   arm_read();
 }
 
-bool Relay::to_device(std::span<const std::byte> data, Session& from) {
+bool Relay::to_device(std::span<const std::byte> data, RelaySubscriber& from) {
   if (!tty_) return true;  // device gone: input is discarded, the session is being closed
   pending_.insert(pending_.end(), data.begin(), data.end());
   if (inflight_.empty()) start_write();
@@ -93,7 +96,7 @@ void Relay::on_write(int res) {
 void Relay::wake_blocked() {
   auto waiting = std::move(blocked_);
   blocked_.clear();
-  for (Session* s : waiting)
+  for (RelaySubscriber* s : waiting)
     if (s->relaying()) s->resume_input();
 }
 
@@ -107,7 +110,7 @@ void Relay::lose_device(const std::string& reason) {
   inflight_done_ = 0;
   pending_.clear();
   auto attached = sessions_;
-  for (Session* s : attached) s->close("device lost");
+  for (RelaySubscriber* s : attached) s->close("device lost");
   blocked_.clear();
   reopen_op_.set(loop_, loop_.timeout(backoff_, [this](int) { open_device(); }));
 }

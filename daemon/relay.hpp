@@ -17,13 +17,29 @@
 #include <string>
 #include <vector>
 
+#include <string_view>
+
 #include "common/unique_fd.hpp"
+#include "daemon/client_store.hpp"
 #include "daemon/config.hpp"
 #include "daemon/loop.hpp"
 
 namespace ttygate::daemon {
 
-class Session;
+// What the relay needs of each session attached to it (a Session; a fake in tests).
+class RelaySubscriber {
+ public:
+  virtual bool relaying() const = 0;
+  virtual Role role() const = 0;
+  // Device output for the peer. May close (and so detach) the subscriber.
+  virtual void from_device(std::span<const std::byte> data) = 0;
+  // The device queue has room again after to_device() said it was full.
+  virtual void resume_input() = 0;
+  virtual void close(std::string_view reason) = 0;
+
+ protected:
+  ~RelaySubscriber() = default;
+};
 
 class Relay {
  public:
@@ -36,18 +52,21 @@ class Relay {
 
   // Opens the device now, or schedules retries until it appears.
   void start();
+  // Relays this already open device (what start() does once the port opened; tests hand in a
+  // pty or a socketpair).
+  void adopt_device(UniqueFd tty);
   const PortConfig& port() const { return port_; }
   bool device_open() const { return tty_.valid(); }
   // An exclusive port with a control session attached.
   bool controller_busy() const;
 
-  void attach(Session& session);
-  void detach(Session& session);
-  const std::vector<Session*>& sessions() const { return sessions_; }
+  void attach(RelaySubscriber& session);
+  void detach(RelaySubscriber& session);
+  const std::vector<RelaySubscriber*>& sessions() const { return sessions_; }
 
   // Queues input for the device. False = queue full: the session must stop reading until
-  // Session::resume_input() is called.
-  bool to_device(std::span<const std::byte> data, Session& from);
+  // its resume_input() is called.
+  bool to_device(std::span<const std::byte> data, RelaySubscriber& from);
 
  private:
   void open_device();
@@ -69,8 +88,8 @@ class Relay {
   std::vector<std::byte> inflight_;  // being written by the kernel; never touched meanwhile
   std::size_t inflight_done_ = 0;
   std::vector<std::byte> pending_;   // queued behind inflight_
-  std::vector<Session*> sessions_;
-  std::vector<Session*> blocked_;    // waiting for room in the device queue
+  std::vector<RelaySubscriber*> sessions_;
+  std::vector<RelaySubscriber*> blocked_;  // waiting for room in the device queue
 };
 
 }  // namespace ttygate::daemon

@@ -5,21 +5,24 @@
 #include <ctime>
 
 #include "common/log.hpp"
-#include "daemon/gateway.hpp"
-#include "daemon/relay.hpp"
 #include "ktls/offload.hpp"
 #include "ktls/tls_context.hpp"
-#include "ktls/user_channel.hpp"
 
 namespace ttygate::daemon {
 namespace {
 // Reads per wake-up before yielding to other sessions (fairness under a flood).
 constexpr int kReadsPerWake = 16;
+
+// An orderly end: the peer's close_notify, or this side's (with why, e.g. a KeyUpdate this
+// kernel can't follow).
+std::string ended(const ktls::IoStatus& st) {
+  return st.error.code() ? "session ended: " + st.error.message() : "peer closed the session";
+}
 }  // namespace
 
-Session::Session(Gateway& gateway, Relay& relay, std::uint64_t id, UniqueFd fd, Peer peer, SslPtr ssl)
-    : gateway_(gateway), relay_(relay), id_(id), peer_(std::move(peer)), fd_(std::move(fd)), ssl_(std::move(ssl)) {
-  SSL_set_app_data(ssl_.get(), this);
+Session::Session(SessionHost& host, Relay& relay, std::uint64_t id, Handshake handshake, Peer peer)
+    : host_(host), relay_(relay), id_(id), peer_(std::move(peer)), handshake_(std::move(handshake)) {
+  handshake_->set_app_data(this);
 }
 
 Session::~Session() = default;
@@ -29,87 +32,71 @@ std::string Session::who() const { return "Session " + std::to_string(id_) + " (
 ktls::Offload Session::offload() const { return channel_ ? channel_->offload() : ktls::Offload::user; }
 
 void Session::start(std::chrono::milliseconds handshake_timeout) {
-  handshake_timer_.set(gateway_.loop(), gateway_.loop().timeout(handshake_timeout, [this](int) {
+  handshake_timer_.set(host_.loop(), host_.loop().timeout(handshake_timeout, [this](int) {
     close("handshake timed out");
   }));
   step_handshake();
 }
 
 void Session::step_handshake() {
-  ERR_clear_error();
-  int rc = SSL_do_handshake(ssl_.get());
-  if (rc == 1) return on_established();
-  int err = SSL_get_error(ssl_.get(), rc);
-  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
-    short events = err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
-    input_wait_.set(gateway_.loop(), gateway_.loop().poll(fd_.get(), events, [this](int res) {
-      if (res < 0) return close("socket error during handshake");
-      step_handshake();
-    }));
-    return;
+  Handshake::Step step = handshake_->step();
+  switch (step.kind) {
+    case Handshake::Step::done:
+      return on_established();
+    case Handshake::Step::want:
+      input_wait_.set(host_.loop(), host_.loop().poll(handshake_->fd(), step.events, [this](int res) {
+        if (res < 0) return close("socket error during handshake");
+        step_handshake();
+      }));
+      return;
+    case Handshake::Step::failed:
+      return close(step.reason);
   }
-  close("handshake failed: " + ktls::handshake_failure_reason(ssl_.get()));
 }
 
 void Session::leave_handshake() {
   handshake_timer_.reset();
-  if (counted_as_handshake_) gateway_.handshake_finished(peer_);
+  if (counted_as_handshake_) host_.handshake_finished(peer_);
   counted_as_handshake_ = false;
 }
 
 void Session::on_established() {
   leave_handshake();
-  resumed_ = SSL_session_reused(ssl_.get()) == 1;
-  auto pin = ktls::peer_pin(ssl_.get());
+  resumed_ = handshake_->resumed();
+  auto pin = ktls::peer_pin(handshake_->ssl());
   if (candidate_) return enter_pairing(pin);
   // The pin was admitted inside the handshake; check it is still the same, still known client.
-  if (!pin || *pin != pin_ || !gateway_.confirm(*this)) return close("client no longer admitted");
-  if (auto channel = make_channel(); channel) {
-    channel_ = std::move(*channel);
-  } else {
-    return close("kernel TLS hand-over failed: " + channel.error().message());
-  }
+  if (!pin || *pin != pin_) return close("client presented another key than the one admitted");
+  if (!host_.admit_established(*this)) return close("client no longer admitted");
+  std::string stayed;
+  auto channel = handshake_->into_channel(host_.kernel_tls(), &stayed);
+  handshake_.reset();
+  if (!channel) return close("kernel TLS hand-over failed: " + channel.error().message());
+  if (!stayed.empty()) log::debug(who() + ": staying in user space: " + stayed);
+  channel_ = std::move(*channel);
   state_ = State::relaying;
   since_ = std::time(nullptr);
   last_payload_ = std::chrono::steady_clock::now();
   arm_key_age_timer();
-  if (auto idle = gateway_.config().keepalive.session_idle; idle.count() > 0) arm_idle_timer(idle);
+  if (auto idle = host_.config().keepalive.session_idle; idle.count() > 0) arm_idle_timer(idle);
   if (!greeting_.empty()) from_device(std::as_bytes(std::span(greeting_)));  // before any device output
   relay_.attach(*this);
-  gateway_.session_relaying(*this);
-  log::info(who() + ": " + gateway_.client_name(pin_) + " relaying on port " + relay_.port().name + " as " +
+  host_.session_relaying(*this);
+  log::info(who() + ": " + host_.client_name(pin_) + " relaying on port " + relay_.port().name + " as " +
             std::string(to_string(role_)) + ", TLS in " + std::string(ktls::to_string(channel_->offload())) +
             " space" + (resumed_ ? ", resumed" : ""));
   pump_input();
 }
 
-// The kernel takes the session when it can take the negotiated suite and OpenSSL holds nothing
-// back (read-ahead is off, so after the client's Finished it has read nothing more); otherwise
-// the session stays in user space, which is always correct, only slower.
-Result<std::unique_ptr<ktls::Channel>> Session::make_channel() {
-  const ktls::KernelTlsSupport& kernel = gateway_.kernel_tls();
-  const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl_.get());
-  auto suite = cipher ? ktls::suite_from_id(SSL_CIPHER_get_protocol_id(cipher)) : std::nullopt;
-  if (suite && kernel.supports(*suite)) {
-    if (auto ready = ktls::check_ready(ssl_.get()); ready) return ktls::hand_over(std::move(ssl_), std::move(fd_));
-    else
-      log::debug(who() + ": staying in user space: " + ready.error().message());
-  }
-  // Read-ahead was off so the kernel could take over at the record boundary; in user space for
-  // good, one read() may now take several records (and a whole small record in one go).
-  SSL_set_read_ahead(ssl_.get(), 1);
-  return std::unique_ptr<ktls::Channel>(std::make_unique<ktls::UserChannel>(std::move(ssl_), std::move(fd_)));
-}
-
 void Session::wait_input(short events) {
-  input_wait_.set(gateway_.loop(), gateway_.loop().poll(channel_->fd(), events, [this](int res) {
+  input_wait_.set(host_.loop(), host_.loop().poll(channel_->fd(), events, [this](int res) {
     if (res < 0) return close("socket error");
     pump_input();
   }));
 }
 
 void Session::pump_input() {
-  std::span<std::byte> buffer = gateway_.scratch();
+  std::span<std::byte> buffer = host_.scratch();
   for (int i = 0; i < kReadsPerWake && relaying(); ++i) {
     if (input_blocked_) return;  // resume_input() restarts us
     ktls::IoStatus st = channel_->read(buffer);
@@ -130,16 +117,13 @@ void Session::pump_input() {
       case ktls::IoStatus::wait:
         return wait_input(st.events);
       case ktls::IoStatus::closed:
-        return close("peer closed the session");
+        return close(ended(st));
       case ktls::IoStatus::failed:
         return close(st.error.message());
     }
   }
   // Still readable after a full share: come back after the others had their turn.
-  if (relaying() && !input_blocked_)
-    gateway_.loop().defer([this, id = id_] {
-      if (gateway_.session(id) == this && relaying()) pump_input();
-    });
+  if (relaying() && !input_blocked_) input_turn_.set(host_.loop(), host_.loop().defer([this] { pump_input(); }));
 }
 
 void Session::resume_input() {
@@ -153,8 +137,8 @@ void Session::from_device(std::span<const std::byte> data) {
     out_.clear();
     out_done_ = 0;
   }
-  if (queued() + data.size() > gateway_.config().limits.session_buffer)
-    return close("too slow: more than " + std::to_string(gateway_.config().limits.session_buffer) +
+  if (queued() + data.size() > host_.config().limits.session_buffer)
+    return close("too slow: more than " + std::to_string(host_.config().limits.session_buffer) +
                  " bytes of device output queued");
   out_.insert(out_.end(), data.begin(), data.end());
   if (!output_wait_.armed()) flush_output();
@@ -171,7 +155,7 @@ void Session::flush_output() {
       continue;
     }
     if (st.kind == ktls::IoStatus::wait) return wait_output(st.events);
-    return close(st.kind == ktls::IoStatus::closed ? "peer closed the session" : st.error.message());
+    return close(st.kind == ktls::IoStatus::closed ? ended(st) : st.error.message());
   }
   out_.clear();
   out_done_ = 0;
@@ -179,7 +163,7 @@ void Session::flush_output() {
 }
 
 void Session::wait_output(short events) {
-  output_wait_.set(gateway_.loop(), gateway_.loop().poll(channel_->fd(), events, [this](int res) {
+  output_wait_.set(host_.loop(), host_.loop().poll(channel_->fd(), events, [this](int res) {
     if (res < 0) return close("socket error");
     flush_output();
   }));
@@ -189,11 +173,11 @@ void Session::wait_output(short events) {
 void Session::count_traffic(std::size_t bytes) {
   last_payload_ = std::chrono::steady_clock::now();
   key_bytes_ += bytes;
-  if (key_bytes_ >= gateway_.config().tls.rekey_after_bytes) update_keys("byte limit");
+  if (key_bytes_ >= host_.config().tls.rekey_after_bytes) update_keys("byte limit");
 }
 
 void Session::arm_key_age_timer() {
-  key_age_timer_.set(gateway_.loop(), gateway_.loop().timeout(gateway_.config().tls.rekey_after, [this](int) {
+  key_age_timer_.set(host_.loop(), host_.loop().timeout(host_.config().tls.rekey_after, [this](int) {
     update_keys("age limit");
   }));
 }
@@ -208,12 +192,12 @@ void Session::update_keys(const char* why) {
 }
 
 void Session::arm_idle_timer(std::chrono::nanoseconds after) {
-  idle_timer_.set(gateway_.loop(), gateway_.loop().timeout(after, [this](int) { on_idle_timer(); }));
+  idle_timer_.set(host_.loop(), host_.loop().timeout(after, [this](int) { on_idle_timer(); }));
 }
 
 // One timer per idle period, not one per byte: on expiry it checks when payload last moved.
 void Session::on_idle_timer() {
-  const auto idle = gateway_.config().keepalive.session_idle;
+  const auto idle = host_.config().keepalive.session_idle;
   const auto quiet = std::chrono::steady_clock::now() - last_payload_;
   if (quiet >= idle) return close("idle for " + std::to_string(idle.count()) + " s");
   arm_idle_timer(idle - quiet);
@@ -225,10 +209,10 @@ void Session::on_idle_timer() {
 void Session::enter_pairing(const std::optional<ktls::Pin>& pin) {
   if (!pin || *pin != pin_) return close("pairing candidate presented another key");
   state_ = State::pairing;
-  pairing_wait_.set(gateway_.loop(), gateway_.loop().poll(fd_.get(), POLLRDHUP, [this](int) {
+  pairing_wait_.set(host_.loop(), host_.loop().poll(handshake_->fd(), POLLRDHUP, [this](int) {
     close("pairing candidate left");
   }));
-  gateway_.pairing_candidate(*this);
+  host_.pairing_candidate(*this);
 }
 
 // The exchange gets the handshake's time limit to finish; waiting for a person afterwards is
@@ -237,7 +221,7 @@ void Session::start_exchange(std::unique_ptr<ktls::pairing::GatewayExchange> exc
   if (state_ != State::pairing) return;
   exchange_ = std::move(exchange);
   pairing_wait_.reset();
-  handshake_timer_.set(gateway_.loop(), gateway_.loop().timeout(gateway_.config().limits.handshake_timeout, [this](int) {
+  handshake_timer_.set(host_.loop(), host_.loop().timeout(host_.config().limits.handshake_timeout, [this](int) {
     if (!exchange_->finished()) end_exchange(ktls::pairing::Step{ktls::pairing::Step::failed, {}, {}, "protocol",
                                                                   "the pairing exchange timed out"});
   }));
@@ -250,20 +234,20 @@ void Session::read_exchange() {
   while (state_ == State::pairing) {
     char buffer[ktls::pairing::kMaxLine];
     ERR_clear_error();
-    int n = SSL_read(ssl_.get(), buffer, sizeof buffer);
+    int n = SSL_read(handshake_->ssl(), buffer, sizeof buffer);
     if (n > 0) {
       exchange_in_.append(buffer, static_cast<std::size_t>(n));
       if (!feed_exchange()) return;
       continue;
     }
-    int err = SSL_get_error(ssl_.get(), n);
+    int err = SSL_get_error(handshake_->ssl(), n);
     if (err != SSL_ERROR_WANT_READ && exchange_->awaits_proof()) {
       end_exchange({ktls::pairing::Step::failed, {}, {}, "wrong-passcode",
                     "the candidate left instead of proving the setup code"});
       return;
     }
     if (err != SSL_ERROR_WANT_READ) return close("pairing candidate left");
-    pairing_wait_.set(gateway_.loop(), gateway_.loop().poll(fd_.get(), POLLIN, [this](int res) {
+    pairing_wait_.set(host_.loop(), host_.loop().poll(handshake_->fd(), POLLIN, [this](int res) {
       if (res < 0) return close("socket error during pairing");
       read_exchange();
     }));
@@ -293,7 +277,7 @@ bool Session::feed_exchange() {
 // buffer here means a peer that does not read, which refuses it like any other protocol error.
 bool Session::send_exchange(const std::string& line) {
   ERR_clear_error();
-  if (SSL_write(ssl_.get(), line.data(), static_cast<int>(line.size())) == static_cast<int>(line.size())) return true;
+  if (SSL_write(handshake_->ssl(), line.data(), static_cast<int>(line.size())) == static_cast<int>(line.size())) return true;
   using ktls::pairing::Step;
   return end_exchange(Step{Step::failed, {}, {}, "protocol", "could not send a pairing message"});
 }
@@ -305,7 +289,7 @@ bool Session::end_exchange(ktls::pairing::Step step) {
   if (step.kind != Step::failed && !exchange_in_.empty())
     step = Step{Step::failed, {}, {}, "protocol", "bytes after the pairing exchange"};
   if (step.kind != Step::more) handshake_timer_.reset();
-  gateway_.pairing_exchange_ended(*this, step);
+  host_.pairing_exchange_ended(*this, step);
   return state_ == State::pairing;
 }
 
@@ -324,7 +308,7 @@ void Session::close(std::string_view reason) {
   bool was_relaying = relaying();
   if (state_ == State::pairing) {
     pairing_wait_.reset();
-    SSL_shutdown(ssl_.get());  // close_notify, best effort: the socket is non-blocking
+    handshake_->shutdown();  // close_notify, best effort: the socket is non-blocking
   }
   leave_handshake();
   state_ = State::closed;
@@ -332,6 +316,7 @@ void Session::close(std::string_view reason) {
   output_wait_.reset();
   key_age_timer_.reset();
   idle_timer_.reset();
+  input_turn_.reset();
   if (was_relaying) {
     relay_.detach(*this);
     channel_->close_notify();
@@ -343,7 +328,7 @@ void Session::close(std::string_view reason) {
                                                 : "") +
                                 ")"
                           : ""));
-  gateway_.reap(*this);
+  host_.session_closed(*this);
 }
 
 }  // namespace ttygate::daemon

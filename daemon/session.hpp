@@ -1,16 +1,21 @@
 // Session: one client connection, from accept to close.
 //
-//   handshaking → relaying → closed
+//   handshaking ──pin known──▶ relaying ──▶ closed
+//        │                        ▲
+//        └─unknown pin, window open─▶ pairing ──accepted──┘   (refused, left: closed)
 //
-// During the handshake the SSL object drives the socket directly (socket BIO, read-ahead off)
-// and the loop only tells it when the socket is ready. The client's pin is checked by the
-// gateway inside the handshake; a refused client gets an alert and never reaches the relay.
-// Once established, the record layer moves into a Channel (user space or kernel) and the
-// session relays: peer → device for control sessions (monitor input is read and dropped, and
-// counted), device → peer for every session, with a bounded output queue.
+// During the handshake the SSL object drives the socket directly (daemon/handshake: socket BIO,
+// read-ahead off) and the loop only tells it when the socket is ready. The client's pin is
+// checked by the host's policy inside the handshake; a refused client gets an alert and never
+// reaches the relay. A pairing candidate runs its pairing exchange on the same SSL until the
+// verdict. Once established, the record layer moves into a Channel (user space or kernel) and
+// the session relays: peer → device for control sessions (monitor input is read and dropped,
+// and counted), device → peer for every session, with a bounded output queue.
 //
-// Handlers are small state transitions; a session that closes stays allocated until the loop
-// has finished the current batch (the gateway reaps it through Loop::defer).
+// Everything the session needs of the gateway goes through SessionHost, and of the device
+// through Relay, so tests drive it with a fake host, a socketpair and a pty. Handlers are small
+// state transitions; a session that closes stays allocated until the loop has finished the
+// current batch (the host reaps it through Loop::defer).
 #pragma once
 
 #include <chrono>
@@ -25,60 +30,88 @@
 #include "common/openssl.hpp"
 #include "common/unique_fd.hpp"
 #include "daemon/client_store.hpp"
+#include "daemon/config.hpp"
+#include "daemon/handshake.hpp"
 #include "daemon/listener.hpp"
 #include "daemon/loop.hpp"
+#include "daemon/relay.hpp"
 #include "ktls/channel.hpp"
 #include "ktls/pairing_protocol.hpp"
 #include "ktls/pin.hpp"
 
 namespace ttygate::daemon {
 
-class Gateway;
-class Relay;
+class Session;
 
-class Session {
+// What a session needs of its gateway: the loop, the settings, the policy verdicts after the
+// handshake, the pairing hooks, and to be told of its life's turns.
+class SessionHost {
+ public:
+  virtual Loop& loop() = 0;
+  virtual const Config& config() const = 0;
+  virtual const ktls::KernelTlsSupport& kernel_tls() const = 0;
+  // One TLS record of plaintext, shared by every session (all run on one thread).
+  virtual std::span<std::byte> scratch() = 0;
+  // Right after the handshake: is the client still admitted, with the role it was admitted
+  // with, and can the port take it? The host logs why not.
+  virtual bool admit_established(const Session& session) = 0;
+  virtual std::string client_name(const ktls::Pin& pin) const = 0;
+  virtual void handshake_finished(const Peer& peer) = 0;
+  virtual void session_relaying(const Session& session) = 0;
+  // The session closed; free it after the current batch.
+  virtual void session_closed(Session& session) = 0;
+  // An unknown client finished its handshake during a pairing window, and how its pairing
+  // exchange ended (docs/pairing.md).
+  virtual void pairing_candidate(Session& session) = 0;
+  virtual void pairing_exchange_ended(Session& session, const ktls::pairing::Step& step) = 0;
+
+ protected:
+  ~SessionHost() = default;
+};
+
+class Session final : public RelaySubscriber {
  public:
   // pairing: an unknown client's handshake finished during a pairing window; it waits for the
   // verdict and reaches neither the relay nor the device (docs/pairing.md).
   enum class State { handshaking, pairing, relaying, closed };
 
-  Session(Gateway& gateway, Relay& relay, std::uint64_t id, UniqueFd fd, Peer peer, SslPtr ssl);
+  Session(SessionHost& host, Relay& relay, std::uint64_t id, Handshake handshake, Peer peer);
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
   ~Session();
 
   void start(std::chrono::milliseconds handshake_timeout);
   // Sends close_notify when established, releases the socket, detaches. Idempotent.
-  void close(std::string_view reason);
+  void close(std::string_view reason) override;
 
-  // Called by the gateway's pin policy during the handshake once the client is known.
-  // Called by the gateway's pin policy when an unknown client may become a pairing candidate.
+  // Called by the host's pin policy when an unknown client may become a pairing candidate.
   void set_candidate(const ktls::Pin& pin) {
     pin_ = pin;
     candidate_ = true;
   }
   bool candidate() const { return candidate_; }
   // The handshake's SSL while the session still holds it (handshaking, pairing), else null.
-  SSL* ssl() const { return ssl_.get(); }
+  SSL* ssl() const { return handshake_ ? handshake_->ssl() : nullptr; }
   // A candidate in "code" or "passcode" mode: run the gateway's half of the pairing exchange on
   // this connection. Every line read is the exchange's, never the device's; a byte that is not
   // the next expected message, before the verdict, refuses the candidate ("protocol").
   void start_exchange(std::unique_ptr<ktls::pairing::GatewayExchange> exchange);
   // Pairing succeeded: tell the client "TTYGATE PAIRED <role>\n", then relay as a known client.
   void paired(Role role);
+  // Called by the host's pin policy during the handshake once the client is known.
   void set_client(const ktls::Pin& pin, Role role) {
     pin_ = pin;
     role_ = role;
   }
 
-  // From the relay.
-  void from_device(std::span<const std::byte> data);
-  void resume_input();
+  // RelaySubscriber: from the relay.
+  void from_device(std::span<const std::byte> data) override;
+  void resume_input() override;
 
   std::uint64_t id() const { return id_; }
   State state() const { return state_; }
-  bool relaying() const { return state_ == State::relaying; }
-  Role role() const { return role_; }
+  bool relaying() const override { return state_ == State::relaying; }
+  Role role() const override { return role_; }
   const ktls::Pin& pin() const { return pin_; }
   const Peer& peer() const { return peer_; }
   Relay& relay() const { return relay_; }
@@ -113,14 +146,13 @@ class Session {
   void arm_idle_timer(std::chrono::nanoseconds after);
   void on_idle_timer();
 
-  Gateway& gateway_;
+  SessionHost& host_;
   Relay& relay_;
   const std::uint64_t id_;
   Peer peer_;
   State state_ = State::handshaking;
-  // Handshake phase: the socket and the SSL object; then both belong to channel_.
-  UniqueFd fd_;
-  SslPtr ssl_;
+  // Handshake and pairing: the socket and the SSL object; then both belong to channel_.
+  std::optional<Handshake> handshake_;
   std::unique_ptr<ktls::Channel> channel_;
   ktls::Pin pin_{};
   Role role_ = Role::monitor;
@@ -130,6 +162,7 @@ class Session {
   Op output_wait_;
   Op key_age_timer_;
   Op idle_timer_;
+  Op input_turn_;  // more input to read after the other sessions had their turn
   std::uint64_t key_bytes_ = 0;
   std::uint64_t key_updates_ = 0;  // payload under the current traffic keys, both directions
   std::chrono::steady_clock::time_point last_payload_{};

@@ -1,28 +1,22 @@
 // Per-source handshake limits. See source_limit.hpp.
 #include "daemon/source_limit.hpp"
 
-#include <netinet/in.h>
-
 #include <algorithm>
 #include <cstring>
+
+#include "daemon/address.hpp"
 
 namespace ttygate::daemon {
 
 SourceLimit::Key SourceLimit::key_of(const sockaddr_storage& addr) {
   Key key{};
-  if (addr.ss_family == AF_INET) {
-    const auto& in = reinterpret_cast<const sockaddr_in&>(addr);
+  const IpAddress ip = ip_address_of(reinterpret_cast<const sockaddr*>(&addr));
+  if (ip.family == AF_INET) {
     key[0] = 4;
-    std::memcpy(&key[1], &in.sin_addr, 4);
-  } else if (addr.ss_family == AF_INET6) {
-    const auto& in6 = reinterpret_cast<const sockaddr_in6&>(addr);
-    if (IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr)) {
-      key[0] = 4;
-      std::memcpy(&key[1], &in6.sin6_addr.s6_addr[12], 4);
-    } else {
-      key[0] = 6;
-      std::memcpy(&key[1], &in6.sin6_addr.s6_addr[0], 8);  // the /64
-    }
+    std::memcpy(&key[1], ip.bytes.data(), 4);
+  } else if (ip.family == AF_INET6) {
+    key[0] = 6;
+    std::memcpy(&key[1], ip.bytes.data(), 8);  // the /64
   }
   return key;
 }

@@ -34,7 +34,7 @@ Result<SdBusPtr> connect_system_bus() {
 
 Bus::Bus(daemon::Loop& loop, SdBusPtr bus) : loop_(loop), bus_(std::move(bus)) {}
 
-Bus::~Bus() { *alive_ = false; }
+Bus::~Bus() = default;
 
 Result<void> Bus::request_name(const char* name) {
   int r = sd_bus_request_name(bus_.get(), name, 0);
@@ -45,13 +45,8 @@ Result<void> Bus::request_name(const char* name) {
 void Bus::start() { process(); }
 
 void Bus::kick() {
-  if (kicked_ || lost_) return;
-  kicked_ = true;
-  loop_.defer([this, alive = alive_] {
-    if (!*alive) return;
-    kicked_ = false;
-    process();
-  });
+  if (kick_.armed() || lost_) return;
+  kick_.set(loop_, loop_.defer([this] { process(); }));
 }
 
 void Bus::process() {

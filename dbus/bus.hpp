@@ -58,9 +58,8 @@ class Bus {
   SdBusPtr bus_;
   daemon::Op io_;
   daemon::Op timer_;
-  bool kicked_ = false;
   bool lost_ = false;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  daemon::Op kick_;  // deferred processing; cancelled if the bus goes first
 };
 
 }  // namespace ttygate::dbus

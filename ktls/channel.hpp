@@ -26,9 +26,11 @@ std::string_view to_string(Offload offload);  // "user" | "kernel"
 struct IoStatus {
   enum Kind { done, wait, closed, failed };
   Kind kind = done;
-  std::size_t bytes = 0;  // done: bytes read or written (never 0)
+  std::size_t bytes = 0;  // done: bytes read or written; never 0, except for a write of nothing
   short events = 0;       // wait: POLLIN and/or POLLOUT
-  Error error;            // failed: why (closed: orderly end, close_notify or EOF)
+  // failed: why. closed (an orderly end): empty when the peer ended it (close_notify or EOF);
+  // set when this side did, saying why (a KeyUpdate this kernel cannot follow).
+  Error error;
 
   static IoStatus transferred(std::size_t n) { return {done, n, 0, {}}; }
   static IoStatus wait_for(short ev) { return {wait, 0, ev, {}}; }

@@ -14,6 +14,8 @@
 #include <cstdio>
 #include <utility>
 
+#include "common/files.hpp"
+
 namespace ttygate::ktls {
 namespace {
 

@@ -12,7 +12,6 @@
 
 #include "common/openssl.hpp"
 #include "common/result.hpp"
-#include "ktls/files.hpp"
 #include "ktls/pin.hpp"
 
 namespace ttygate::ktls {
@@ -38,8 +37,5 @@ Result<Identity> load_or_create_identity(const IdentityFiles& files, const std::
 
 // Loads only; never creates.
 Result<Identity> load_identity(const IdentityFiles& files);
-
-// write_file_atomically() (temp file in the same directory, fsync, rename, fsync of the
-// directory) is declared in ktls/files.hpp, included above.
 
 }  // namespace ttygate::ktls

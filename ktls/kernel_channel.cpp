@@ -163,8 +163,7 @@ IoStatus KernelChannel::read(std::span<std::byte> buffer) {
       case RecordVerdict::failed: return IoStatus::failure(std::move(verdict.error));
       case RecordVerdict::ignore: continue;
       case RecordVerdict::key_update: {
-        IoStatus status = on_key_update(verdict.update_requested);
-        if (status.kind != IoStatus::done) return status;
+        if (std::optional<IoStatus> ended = on_key_update(verdict.update_requested)) return *ended;
         continue;
       }
     }
@@ -214,15 +213,15 @@ bool KernelChannel::send_record(std::uint8_t type, std::span<const std::byte> pa
 
 // The peer moved its sending key forward (RFC 8446 4.6.3). Linux 6.1 cannot take a second
 // TLS_RX (EBUSY); later kernels re-key in place. Without re-keying, every following record would
-// fail authentication, so the session ends cleanly instead. Returns done to carry on reading.
-IoStatus KernelChannel::on_key_update(bool update_requested) {
+// fail authentication, so the session ends cleanly instead.
+std::optional<IoStatus> KernelChannel::on_key_update(bool update_requested) {
   Result<SecretBytes> next_rx = next_traffic_secret(suite_, rx_secret_.bytes());
   if (!next_rx) return IoStatus::failure(next_rx.error());
   if (Result<void> r = install_keys(fd_.get(), TLS_RX, suite_, next_rx->bytes(), 0); !r) {
     return end_without_rekey(Error(r.error().code(), "peer sent KeyUpdate but " + r.error().context()));
   }
   rx_secret_ = std::move(next_rx).value();
-  if (!update_requested) return IoStatus::transferred(0);
+  if (!update_requested) return std::nullopt;
 
   Result<SecretBytes> next_tx = next_traffic_secret(suite_, tx_secret_.bytes());
   if (!next_tx) return IoStatus::failure(next_tx.error());
@@ -235,7 +234,7 @@ IoStatus KernelChannel::on_key_update(bool update_requested) {
     return IoStatus::failure(r.error());
   }
   tx_secret_ = std::move(next_tx).value();
-  return IoStatus::transferred(0);
+  return std::nullopt;
 }
 
 IoStatus KernelChannel::end_without_rekey(Error reason) {

@@ -11,6 +11,8 @@
 // KeyUpdate needs the receive one; an update_requested needs the send one too) and nothing else.
 #pragma once
 
+#include <optional>
+
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -68,7 +70,8 @@ class KernelChannel final : public Channel {
   Suite suite() const { return suite_; }
 
  private:
-  IoStatus on_key_update(bool update_requested);
+  // Nothing when reading may go on; else how the read ends.
+  std::optional<IoStatus> on_key_update(bool update_requested);
   IoStatus end_without_rekey(Error reason);
   bool send_record(std::uint8_t type, std::span<const std::byte> payload);
 

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "common/escape.hpp"
 #include "common/hex.hpp"
 #include "common/openssl.hpp"
 
@@ -63,13 +64,6 @@ std::string line(std::string_view verb, std::initializer_list<std::string> args)
   out += verb;
   for (const std::string& a : args) out += " " + a;
   return out + "\n";
-}
-
-// What a person sees in a log for a line that was not what we waited for: printable ASCII only.
-std::string shown(std::string_view line) {
-  std::string out;
-  for (char c : line.substr(0, 60)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  return "\"" + out + (line.size() > 60 ? "...\"" : "\"");
 }
 
 Step failed(std::string reason, std::string detail) {

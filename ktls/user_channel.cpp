@@ -34,6 +34,7 @@ IoStatus UserChannel::read(std::span<std::byte> buffer) {
 }
 
 IoStatus UserChannel::write(std::span<const std::byte> data) {
+  if (data.empty()) return IoStatus::transferred(0);  // as the kernel channel: nothing is done
   ERR_clear_error();
   errno = 0;
   int n = SSL_write(ssl_.get(), data.data(), static_cast<int>(std::min<std::size_t>(data.size(), INT_MAX)));

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "common/symlink.hpp"
 #include "common/unique_fd.hpp"
 
 namespace ttygate::toysim {
@@ -235,26 +236,6 @@ Result<Pty> open_pty() {
   return pty;
 }
 
-// A reader of the link sees the old target or the new one, never a missing or partial link.
-Result<void> publish_link(const std::string& link, const std::string& target) {
-  std::string temp = link + ".tmp." + std::to_string(getpid());
-  ::unlink(temp.c_str());
-  if (symlink(target.c_str(), temp.c_str()) < 0) return errno_error("symlink " + temp);
-  if (rename(temp.c_str(), link.c_str()) < 0) {
-    int err = errno;
-    ::unlink(temp.c_str());
-    return errno_error("rename to " + link, err);
-  }
-  return success();
-}
-
-// Removes the link only while it still names our pty: a newer toysim may have taken it over.
-void remove_link(const std::string& link, const std::string& target) {
-  char buf[PATH_MAX];
-  ssize_t n = readlink(link.c_str(), buf, sizeof buf);
-  if (n >= 0 && std::string_view(buf, n) == target) ::unlink(link.c_str());
-}
-
 Result<UniqueFd> open_signalfd() {
   sigset_t mask;
   sigemptyset(&mask);
@@ -367,13 +348,13 @@ int run(const Options& options) {
     if (!t) return fail("start the sensor timer", t.error());
     timer = std::move(*t);
   }
-  if (auto r = publish_link(options.link, pty->name); !r) return fail("publish the link", r.error());
+  // Taken down when run() returns, unless a newer toysim has taken the path over meanwhile.
+  auto link = OwnedSymlink::publish(options.link, pty->name);
+  if (!link) return fail("publish the link", link.error());
   std::printf("toysim: device at %s (%s)\n", options.link.c_str(), pty->name.c_str());
   std::fflush(stdout);
-  std::string name = pty->name;
   Simulator sim(options, std::move(*pty), std::move(*signals), std::move(timer));
   auto result = sim.run();
-  remove_link(options.link, name);
   return result ? 0 : fail("serve the device", result.error());
 }
 

@@ -263,39 +263,49 @@ int on_pairing_signal(sd_bus_message* m, void* userdata, sd_bus_error*) {
   return 0;
 }
 
+bool pairing_active(Client& bus) {
+  // Kept in a local: the value found is a pointer into these properties.
+  Properties gateway = bus.get_all(kGateway, kGatewayIface);
+  const Value* open = gateway.get("PairingActive");
+  return open && open->boolean;
+}
+
+// Runs the pairing signals through on_pairing_signal until the window's outcome is known.
+void follow_pairing(Client& bus, PairingWatch& watch) {
+  while (!watch.done) {
+    int r = sd_bus_process(bus.bus(), nullptr);
+    if (r < 0) throw BusError("Lost the bus while waiting");
+    if (std::exchange(watch.attempt_failed, false)) {
+      if (!pairing_active(bus)) return;  // that was the last attempt this window allows
+      watch.status = 0;
+      if (!watch.json) std::cout << "The window stays open for another attempt." << std::endl;
+      continue;
+    }
+    if (r == 0) sd_bus_wait(bus.bus(), UINT64_MAX);
+  }
+}
+
 int cmd_pair(Client& bus, const Options& o) {
   expect(o, 0, true);
   if (o.stop) {
     if (o.seconds || o.no_wait) usage_error("pair --stop takes no other option");
-    sd_bus_message_unref(bus.call(kGateway, kGatewayIface, "StopPairing"));
+    bus.call(kGateway, kGatewayIface, "StopPairing");
     if (!o.json) std::cout << "Pairing window closed.\n";
     return 0;
   }
   PairingWatch watch{o.json};
-  sd_bus_slot* slot = nullptr;
   // Subscribed before the window opens, so not even a fast client's request is missed.
-  if (!o.no_wait && sd_bus_match_signal(bus.bus(), &slot, "org.ttygate.Gateway1", kGateway, kGatewayIface, nullptr,
-                                        on_pairing_signal, &watch) < 0)
-    throw BusError("Failed to subscribe to pairing signals");
+  // Declared after `watch`, so the match is gone before the watch it points to.
+  SdBusSlotPtr slot;
+  if (!o.no_wait) slot = bus.match_signals(kGateway, kGatewayIface, on_pairing_signal, &watch);
   bus.call_u(kGateway, kGatewayIface, "StartPairing", o.seconds.value_or(0));
   Properties gateway = bus.get_all(kGateway, kGatewayIface);
   if (o.json) std::cout << "{\"event\": \"open\", \"seconds\": " << property_text(gateway, "PairingRemaining") << "}" << std::endl;
   else
     std::cout << "Pairing window open for " << property_text(gateway, "PairingRemaining")
               << " s (confirmation: " << property_text(gateway, "PairingConfirmation") << ")." << std::endl;
-  while (!o.no_wait && !watch.done) {
-    int r = sd_bus_process(bus.bus(), nullptr);
-    if (r < 0) throw BusError("Lost the bus while waiting");
-    if (std::exchange(watch.attempt_failed, false)) {
-      const Value* open = bus.get_all(kGateway, kGatewayIface).get("PairingActive");
-      if (!open || !open->boolean) break;  // that was the last attempt this window allows
-      watch.status = 0;
-      if (!o.json) std::cout << "The window stays open for another attempt." << std::endl;
-      continue;
-    }
-    if (r == 0) sd_bus_wait(bus.bus(), UINT64_MAX);
-  }
-  sd_bus_slot_unref(slot);
+  if (!o.no_wait) follow_pairing(bus, watch);
+  slot.reset();  // no pairing event is printed after the outcome
   if (!watch.completed.empty()) {
     Properties client = bus.get_all(watch.completed, kClientIface);
     if (o.json) std::cout << "{\"event\": \"completed\", \"client\": " << json_string(watch.completed) << "}\n";
@@ -307,7 +317,7 @@ int cmd_pair(Client& bus, const Options& o) {
 
 int cmd_confirm(Client& bus, const Options& o) {
   expect(o, 1);
-  sd_bus_message_unref(bus.call(kGateway, kGatewayIface, "ConfirmPairing", "s", {o.args[1]}));
+  bus.call(kGateway, kGatewayIface, "ConfirmPairing", "s", {o.args[1]});
   if (!o.json) std::cout << "Confirmed.\n";
   return 0;
 }
@@ -319,11 +329,9 @@ int cmd_add(Client& bus, const Options& o) {
   if (!in) throw BusError("Failed to read " + o.args[1]);
   std::stringstream pem;
   pem << in.rdbuf();
-  sd_bus_message* reply = bus.call(kGateway, kGatewayIface, "AddClient", "sss", {pem.str(), *o.name, *o.role});
+  SdBusMessagePtr reply = bus.call(kGateway, kGatewayIface, "AddClient", "sss", {pem.str(), *o.name, *o.role});
   const char* path = nullptr;
-  int r = sd_bus_message_read(reply, "o", &path);
-  std::string added = r >= 0 ? path : "";
-  sd_bus_message_unref(reply);
+  std::string added = sd_bus_message_read(reply.get(), "o", &path) >= 0 ? path : "";
   if (o.json) std::cout << "{\"client\": " << json_string(added) << "}\n";
   else
     std::cout << "Added \"" << *o.name << "\" as " << *o.role << ".\n";
@@ -332,7 +340,7 @@ int cmd_add(Client& bus, const Options& o) {
 
 int cmd_remove(Client& bus, const Options& o) {
   expect(o, 1);
-  sd_bus_message_unref(bus.call(find_client(bus, o.args[1]), kClientIface, "Remove"));
+  bus.call(find_client(bus, o.args[1]), kClientIface, "Remove");
   if (!o.json) std::cout << "Removed.\n";
   return 0;
 }
@@ -354,7 +362,7 @@ int cmd_disconnect(Client& bus, const Options& o) {
   const std::string& id = o.args[1];
   if (id.empty() || id.size() > 19 || id.find_first_not_of("0123456789") != std::string::npos || id[0] == '0')
     usage_error("disconnect takes a session ID as listed by sessions");
-  sd_bus_message_unref(bus.call(std::string(kGateway) + "/session/" + id, kSessionIface, "Disconnect"));
+  bus.call(std::string(kGateway) + "/session/" + id, kSessionIface, "Disconnect");
   return 0;
 }
 

@@ -357,6 +357,17 @@ def stats_of(line):
     return {"kind": m[1], "tls_ms": float(m[3]), "sent": int(m[4]), "received": int(m[5])}
 
 
+def ticket_crossed(proxy, index, handshake, timeout=10.0):
+    """Connection `index`'s (up, down) counts once the gateway's ticket has crossed the proxy. The
+    ticket is the first thing the gateway sends after the handshake, whose bytes the client
+    counted (`handshake`, from stats_of): it has crossed when more than those came down."""
+    deadline = time.monotonic() + timeout
+    while (counts := proxy.counts())[index][1] <= handshake["received"]:
+        assert time.monotonic() < deadline, f"no ticket after the {handshake['received']} handshake bytes: {counts}"
+        time.sleep(0.01)
+    return counts[index]
+
+
 def test_bridge_keeps_the_local_port_working_across_a_cut_and_resumes(tmp_path, gateway_factory, device, idir):
     g = gateway_factory()
     g.add_client(client_identity(idir), name="laptop")
@@ -369,10 +380,9 @@ def test_bridge_keeps_the_local_port_working_across_a_cut_and_resumes(tmp_path, 
                              stderr=subprocess.STDOUT)
     try:
         fd = open_link(link)
-        wait_file(log_path, "connected to toy (full handshake")
+        full_handshake = stats_of(wait_file(log_path, "connected to toy (full handshake"))
         g.wait_log("relaying on port toy")
-        time.sleep(0.2)  # the tickets follow the handshake
-        full_setup = proxy.counts()[0]  # handshake and tickets, before any data
+        full_setup = ticket_crossed(proxy, 0, full_handshake)  # handshake and tickets, before any data
         link_write(fd, b"before the cut\n")
         assert device.read(15) == b"before the cut\n"
         device.write(b"device says hi\n")
@@ -383,8 +393,7 @@ def test_bridge_keeps_the_local_port_working_across_a_cut_and_resumes(tmp_path, 
         log_text = wait_file(log_path, "reconnected to toy (")
         g.wait_log("relaying on port toy", count=2)
         assert "reconnected to toy (resumed" in log_text, log_text
-        time.sleep(0.2)
-        resumed_setup = proxy.counts()[1]
+        resumed_setup = ticket_crossed(proxy, 1, stats_of(log_text[log_text.index("reconnected to toy ("):]))
         assert g.log().count("relaying on port toy") == 2 and g.log().count(", resumed") == 1
         last_session = [line for line in g.log().splitlines() if "relaying on port toy" in line][-1]
         assert last_session.endswith(", resumed")
@@ -666,6 +675,22 @@ def test_bridge_resumes_each_time_the_gateway_ends_an_idle_session_and_handshake
 
 # --- pairing with a real ttygated -----------------------------------------------------------
 
+def connect_echoes(idir, device):
+    """A paired client's `connect` relays to the device and back (the device echoes)."""
+    echo = device.echo_in_background()
+    try:
+        c = subprocess.Popen([CLIENT, "--identity-dir", idir, "connect", "test-gateway"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        got = Reader(c.stdout)
+        c.stdin.write(b"A led on\n")
+        c.stdin.flush()
+        assert got.wait_for(count=9) == b"A led on\n"
+        c.stdin.close()
+        assert c.wait(timeout=10) == 0
+    finally:
+        echo.stop()
+
+
 def pairing_code_of(out):
     shown = out.wait_for(text=b"check that the gateway shows the same code").decode()
     return re.search(r"Pairing code: (\d{6}) \u2014", shown)[1]
@@ -688,18 +713,7 @@ def test_pair_with_a_real_gateway_in_auto_mode_then_connect(gateway_factory, bus
     assert mine in g.cli("--list-clients").stdout  # the gateway pinned our key
 
     # Paired: a plain connect now relays, with no pairing line.
-    echo = device.echo_in_background()
-    try:
-        c = subprocess.Popen([CLIENT, "--identity-dir", idir, "connect", "test-gateway"], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        got = Reader(c.stdout)
-        c.stdin.write(b"A led on\n")
-        c.stdin.flush()
-        assert got.wait_for(count=9) == b"A led on\n"
-        c.stdin.close()
-        assert c.wait(timeout=10) == 0
-    finally:
-        echo.stop()
+    connect_echoes(idir, device)
 
 
 def test_pair_with_a_real_gateway_confirmed_by_code_over_dbus(gateway_factory, bus, device, idir):
@@ -712,7 +726,7 @@ def test_pair_with_a_real_gateway_confirmed_by_code_over_dbus(gateway_factory, b
     try:
         code = pairing_code_of(out)
         g.wait_log("shows code " + code)  # the same code on both sides
-        time.sleep(0.3)
+        time.sleep(0.3)  # a bound, not a wait: 0.3 s on, the client must not have given up
         assert p.poll() is None  # waiting for the person
         r = bus.ctl("confirm", code)
         assert r.returncode == 0, r.stderr
@@ -766,19 +780,7 @@ def test_pair_with_a_real_gateway_by_its_setup_code_followed_by_ttygatectl(gatew
     finally:
         watcher.kill()
     assert client(idir, "fingerprint").stdout.decode().strip() in g.cli("--list-clients").stdout
-    # Paired: connect relays.
-    echo = device.echo_in_background()
-    try:
-        c = subprocess.Popen([CLIENT, "--identity-dir", idir, "connect", "test-gateway"], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        got = Reader(c.stdout)
-        c.stdin.write(b"A led on\n")
-        c.stdin.flush()
-        assert got.wait_for(count=9) == b"A led on\n"
-        c.stdin.close()
-        assert c.wait(timeout=10) == 0
-    finally:
-        echo.stop()
+    connect_echoes(idir, device)  # paired: connect relays
 
 
 def test_pair_with_a_wrong_setup_code_exits_5_and_the_gateway_counts_the_attempt(gateway_factory, bus, device,
@@ -815,7 +817,7 @@ def test_pair_with_a_real_gateway_confirmed_by_a_second_button_press(gateway_fac
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         out = Reader(p.stdout)
         g.wait_log("Pairing candidate")
-        time.sleep(0.3)
+        time.sleep(0.3)  # a bound, not a wait: 0.3 s on, the client must not have finished
         assert p.poll() is None  # waiting for the second press
         os.write(press, b"1")
         assert p.wait(timeout=10) == 0, p.stderr.read()

@@ -283,3 +283,31 @@ def test_one_source_cannot_keep_the_gateway_busy_with_handshakes(gateway_factory
     with ctx.wrap_socket(connect_from("127.0.0.12", g.port), suppress_ragged_eofs=False) as s:
         s.sendall(b"x")  # another host is not affected
         assert device.read(1) == b"x"
+
+
+NAME_RULE = "is not 1 to 64 printable ASCII characters without leading or trailing spaces"
+
+
+def test_add_client_offline_refuses_with_the_same_words_as_addclient_and_changes_nothing(gateway_factory, client,
+                                                                                        tmp_path):
+    g = gateway_factory()
+    g.add_client(client[0], name="laptop")
+    store = os.path.join(g.state, "clients")
+    before = open(store, "rb").read()
+    other, _ = make_identity(str(tmp_path), "phone")
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate\n")
+    for cert, name, role, words in [
+        (other, "phone", "admin", 'role "admin" (expected control or monitor)'),
+        (other, " phone", "control", 'name " phone" ' + NAME_RULE),
+        (other, "tab\there", "control", 'name "tab\\x09here" ' + NAME_RULE),
+        (str(junk), "phone", "control", str(junk) + ": "),
+        (str(tmp_path / "missing.pem"), "phone", "control", str(tmp_path / "missing.pem") + ": No such file"),
+        (client[0], "again", "control", 'this key is already paired as "laptop"'),
+        (other, "laptop", "control", 'name "laptop" is taken'),
+    ]:
+        r = g.cli("--add-client", cert, "--name", name, "--role", role, check=False)
+        assert r.returncode == 1, (name, r.stderr)
+        assert r.stderr.startswith("ttygated: Failed to add client: " + words), (name, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert open(store, "rb").read() == before

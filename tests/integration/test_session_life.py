@@ -10,13 +10,27 @@ import uuid
 import pytest
 
 from conftest import OPENSSL, duplex, recv_exactly
+from dbus_helpers import Reader
 
 MIB = 1 << 20
+
+
+KEY_UPDATED = "traffic keys updated ("  # logged at debug level each time a session replaces its keys
+DEBUG = {"TTYGATE_DEBUG": "1"}
 
 
 def key_updates(g):
     counts = [int(n) for n in re.findall(r"traffic keys were updated (\d+) times", g.log())]
     return max(counts, default=0)
+
+
+def wait_log_match(g, pattern, timeout=10.0):
+    """The first match of `pattern` in the gateway's log, once there is one."""
+    deadline = time.monotonic() + timeout
+    while not (m := re.search(pattern, g.log())):
+        assert time.monotonic() < deadline, f"{pattern!r} never appeared in the log:\n" + g.log()
+        time.sleep(0.02)
+    return m
 
 
 def test_keys_are_updated_by_bytes_under_load_with_no_byte_lost_or_duplicated(gateway_factory, device, client):
@@ -43,18 +57,21 @@ def test_keys_are_updated_by_bytes_under_load_with_no_byte_lost_or_duplicated(ga
 def test_keys_are_updated_by_age_while_data_flows(gateway_factory, device, client):
     g = gateway_factory(extra="[tls]\nrekey_after_seconds = 1\n")
     g.add_client(client[0], name="laptop")
-    g.start()
+    g.start(env=DEBUG)
     sent = bytearray()
     with g.connect(*client, relaying=True) as s:
-        deadline = time.monotonic() + 3.5
+        deadline = time.monotonic() + 3.5  # three updates at one a second, and scheduling slack
         n = 0
-        while time.monotonic() < deadline:
+        while g.log().count(KEY_UPDATED) < 3:
+            assert time.monotonic() < deadline, "the keys were not updated three times:\n" + g.log()
             frame = f"frame {n}\n".encode()
             s.sendall(frame)
             sent += frame
             device.write(frame)
             assert recv_exactly(s, len(frame)) == frame
             n += 1
+            # A pace, not a wait: a few hundred frames over the run, so the device side, read
+            # only at the end, never fills and pushes back on the sender.
             time.sleep(0.01)
         assert device.read(len(sent), timeout=10) == bytes(sent)
     g.wait_log("traffic keys were updated")
@@ -64,17 +81,19 @@ def test_keys_are_updated_by_age_while_data_flows(gateway_factory, device, clien
 def test_openssl_s_client_receives_the_gateways_key_update(gateway_factory, device, client):
     g = gateway_factory(extra="[tls]\nrekey_after_seconds = 1\n")
     g.add_client(client[0], name="laptop")
-    g.start()
+    g.start(env=DEBUG)
     proc = subprocess.Popen([OPENSSL, "s_client", "-msg", "-connect", f"127.0.0.1:{g.port}", "-cert", client[0],
                              "-key", client[1]], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
-    time.sleep(2.5)
-    device.write(b"after update\n")  # s_client only reads (and prints) records when data comes
-    time.sleep(0.5)
-    proc.kill()
-    out = proc.communicate()[0]
-    assert b"KeyUpdate" in out
-    assert b"after update" in out
+    out = Reader(proc)
+    try:
+        g.wait_log(KEY_UPDATED)  # the gateway sent its KeyUpdate
+        device.write(b"after update\n")  # s_client only reads (and prints) records when data comes
+        out.wait_for("after update")
+        out.wait_for("KeyUpdate")  # printed with -msg when s_client read the record
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 def test_a_session_without_payload_is_closed_after_the_idle_timeout(gateway_factory, device, client):
@@ -85,7 +104,7 @@ def test_a_session_without_payload_is_closed_after_the_idle_timeout(gateway_fact
         start = time.monotonic()
         for _ in range(8):  # payload every 0.25 s keeps this one alive past the timeout
             busy.sendall(b".")
-            time.sleep(0.25)
+            time.sleep(0.25)  # the pace of that payload, not a wait for anything
         quiet.settimeout(5)
         assert quiet.recv(10) == b""  # close_notify
         assert 0.9 < time.monotonic() - start < 3
@@ -143,13 +162,10 @@ def test_a_peer_that_vanishes_is_detected_within_the_keepalive_bound(gateway_fac
         # The laptop's link goes away: from now on nothing it could answer reaches the gateway.
         subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", inner, "down"], check=True)
         vanished = time.monotonic()
-        closed = re.compile(r"\(10\.231\.0\.2:\d+\): closed: (.*)")
-        deadline = time.monotonic() + 15
-        while not closed.search(g.log()) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        closed = wait_log_match(g, r"\(10\.231\.0\.2:\d+\): closed: (.*)", timeout=15)
         # idle 1 s + 2 probes 1 s apart, plus scheduling slack
         assert time.monotonic() - vanished < 6, g.log()
-        assert "timed out" in closed.search(g.log()).group(1)
+        assert "timed out" in closed.group(1)
     finally:
         peer.kill()
         peer.wait()

@@ -256,6 +256,16 @@ def test_a_stale_link_is_replaced(start, tmp_path):
     assert os.readlink(device.link).startswith("/dev/pts/")
 
 
+def test_a_file_at_the_link_path_is_refused_and_left_alone(tmp_path):
+    path = tmp_path / "toy"
+    path.write_text("someone's notes\n")
+    proc = subprocess.run([TOYSIM, "--link", str(path), "--echo"], capture_output=True, text=True, timeout=5)
+    assert proc.returncode == 1
+    assert proc.stderr == f"toysim: Failed to publish the link: {path} exists and is not a symlink: File exists\n"
+    assert path.read_text() == "someone's notes\n"
+    assert os.listdir(tmp_path) == ["toy"]
+
+
 def test_bad_arguments_exit_with_usage(tmp_path):
     for args in ([], ["--link", str(tmp_path / "x"), "--interval-ms", "0"], ["--bogus"]):
         proc = subprocess.run([TOYSIM, *args], capture_output=True, timeout=5)

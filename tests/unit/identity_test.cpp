@@ -323,50 +323,5 @@ TEST_F(IdentityLoading, RefusesToReplaceAKeyThatVanishedBesideItsCertificate) {
   EXPECT_EQ(read_bytes(files_.certificate), cert);
 }
 
-class WriteFileAtomically : public testing::Test {
- protected:
-  TempDir dir_;
-  fs::path file_ = dir_.path() / "state.txt";
-
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(dir_.path())) names.push_back(entry.path().filename().string());
-    return names;
-  }
-};
-
-TEST_F(WriteFileAtomically, GivesExactlyTheRequestedModeWhateverTheUmask) {
-  mode_t old = ::umask(077);
-  auto written = write_file_atomically(file_, "x", 0640);
-  ::umask(old);
-  ASSERT_TRUE(written.ok()) << written.error().message();
-  EXPECT_EQ(mode_of(file_), 0640u);
-}
-
-TEST_F(WriteFileAtomically, ReplacesTheFileAndLeavesNoTemporaryFile) {
-  ASSERT_TRUE(write_file_atomically(file_, "old", 0600).ok());
-  ASSERT_TRUE(write_file_atomically(file_, "new content", 0600).ok());
-  EXPECT_EQ(read_bytes(file_), "new content");
-  EXPECT_EQ(entries(), std::vector<std::string>{"state.txt"});
-}
-
-TEST_F(WriteFileAtomically, NeverReplacesWhenAskedToFailIfTheFileExists) {
-  ASSERT_TRUE(write_file_atomically(file_, "precious", 0600, IfExists::fail).ok());
-  auto again = write_file_atomically(file_, "other", 0600, IfExists::fail);
-  ASSERT_FALSE(again.ok());
-  EXPECT_EQ(again.error().code(), std::errc::file_exists);
-  EXPECT_EQ(read_bytes(file_), "precious");
-  EXPECT_EQ(entries(), std::vector<std::string>{"state.txt"});
-}
-
-TEST_F(WriteFileAtomically, FailsNamingTheDirectoryWhenItIsMissing) {
-  fs::path missing = dir_.path() / "gone" / "state.txt";
-  auto written = write_file_atomically(missing, "x", 0600);
-  ASSERT_FALSE(written.ok());
-  EXPECT_EQ(written.error().code(), std::errc::no_such_file_or_directory);
-  EXPECT_NE(written.error().message().find((dir_.path() / "gone").string()), std::string::npos);
-  EXPECT_TRUE(entries().empty());
-}
-
 }  // namespace
 }  // namespace ttygate::ktls

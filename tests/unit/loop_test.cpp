@@ -110,11 +110,82 @@ TEST(AnOp, CancelsItsOperationWhenDestroyed) {
   EXPECT_FALSE(fired);
 }
 
+TEST(ALoop, KeepsATimeoutsDurationWhenManyOperationsAreArmedBeforeItIsSubmitted) {
+  Loop loop;
+  bool fired = false;
+  loop.timeout(10s, [&](int) { fired = true; });
+  // Grow the slot table while the timeout waits for submission, and reuse the memory a moving
+  // table would have freed (the kernel would then read a zero or stale timespec).
+  std::vector<Op> others(300);
+  std::vector<std::vector<char>> churn;
+  for (Op& op : others) {
+    op.set(loop, loop.defer([] {}));
+    churn.emplace_back(64, '\0');
+  }
+  loop.run_once(50ms);
+  loop.run_once(50ms);
+  EXPECT_FALSE(fired);
+}
+
 TEST(ALoop, StopsRunningWhenAHandlerAsksIt) {
   Loop loop;
-  loop.timeout(1ms, [&](int) { loop.stop(); });
-  loop.run();  // returns: the test would hang otherwise
-  SUCCEED();
+  bool stopped = false, later = false;
+  loop.timeout(1ms, [&](int) {
+    stopped = true;
+    loop.stop();
+  });
+  loop.timeout(300ms, [&](int) { later = true; });
+  loop.run();
+  EXPECT_TRUE(stopped);
+  EXPECT_FALSE(later);  // run() returned after the stopping batch, with work still armed
+}
+
+TEST(ALoop, NeverRunsDeferredWorkThatWasCancelled) {
+  Loop loop;
+  bool ran = false, other = false;
+  ttygate::daemon::OpId id = loop.defer([&] { ran = true; });
+  EXPECT_TRUE(loop.pending(id));
+  loop.cancel(id);
+  EXPECT_FALSE(loop.pending(id));
+  loop.defer([&] { other = true; });
+  loop.run_once(0ms);
+  EXPECT_TRUE(other);
+  EXPECT_FALSE(ran);
+}
+
+TEST(AnOp, CancelsDeferredWorkWhenDestroyed) {
+  Loop loop;
+  bool ran = false;
+  {
+    Op op;
+    op.set(loop, loop.defer([&] { ran = true; }));
+    EXPECT_TRUE(op.armed());
+  }
+  loop.run_once(0ms);
+  EXPECT_FALSE(ran);
+}
+
+TEST(ALoop, RunsWorkDeferredByDeferredWorkInTheSameRound) {
+  Loop loop;
+  std::vector<int> order;
+  loop.defer([&] {
+    order.push_back(1);
+    loop.defer([&] { order.push_back(2); });
+  });
+  loop.run_once(0ms);
+  EXPECT_EQ(order, (std::vector<int>{1, 2}));
+}
+
+TEST(ALoop, ReusesTheSlotOfDeferredWorkWithoutConfusingIds) {
+  Loop loop;
+  int runs = 0;
+  ttygate::daemon::OpId first = loop.defer([&] { ++runs; });
+  loop.run_once(0ms);
+  ttygate::daemon::OpId second = loop.defer([&] { ++runs; });
+  EXPECT_NE(first, second);
+  loop.cancel(first);  // stale: must not cancel the new one
+  loop.run_once(0ms);
+  EXPECT_EQ(runs, 2);
 }
 
 namespace {

@@ -19,6 +19,7 @@
 #include <openssl/pem.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -298,17 +299,27 @@ std::uint16_t kernel_cipher(Suite suite) {
   return 0;
 }
 
-// Accepts, handshakes with OpenSSL, waits for the client's first bytes to be queued, hands over.
-std::unique_ptr<Channel> accept_and_hand_over(SSL_CTX* ctx, int listener, const std::string& name) {
+// Whether the client writes right after its Finished (and so before the hand-over), or only
+// once the test lets it, after the hand-over.
+enum class ClientSpeaks { first, after_hand_over };
+
+// Accepts and handshakes with OpenSSL; when the client speaks first, waits until its first bytes
+// are queued on the socket; hands over.
+std::unique_ptr<Channel> accept_and_hand_over(SSL_CTX* ctx, int listener, const std::string& name,
+                                              ClientSpeaks client) {
   UniqueFd fd = accept_with_timeout(listener);
   SslPtr ssl(SSL_new(ctx));
   if (!fd || !ssl || SSL_set_fd(ssl.get(), fd.get()) != 1 || SSL_accept(ssl.get()) != 1) {
     report(false, name + " handshake", "OpenSSL handshake failed");
     return nullptr;
   }
-  // Let data the client sent right after its Finished reach the socket before the kernel takes
-  // over: it must be decrypted by the kernel, never by OpenSSL.
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Data the client sent right after its Finished must be in the socket before the kernel takes
+  // over: it is decrypted by the kernel, never by OpenSSL (read-ahead is off, so OpenSSL left
+  // it there). Readable means it has arrived.
+  if (client == ClientSpeaks::first && !wait_for(fd.get(), POLLIN)) {
+    report(false, name + " client data before the hand-over", "nothing arrived");
+    return nullptr;
+  }
   Result<void> ready = check_ready(ssl.get());
   report(ready.ok(), name + " ready for hand-over", ready.ok() ? "" : ready.error().message());
   Result<std::unique_ptr<Channel>> ch = hand_over(std::move(ssl), std::move(fd));
@@ -377,7 +388,7 @@ void roundtrip(Suite suite, SSL_CTX* server_ctx, SSL_CTX* client_ctx) {
     }
   });
 
-  std::unique_ptr<Channel> ch = accept_and_hand_over(server_ctx, listener.get(), name);
+  std::unique_ptr<Channel> ch = accept_and_hand_over(server_ctx, listener.get(), name, ClientSpeaks::first);
   if (ch) {
     report(ch->offload() == Offload::kernel, name + " channel is the kernel's");
     std::string tx = cipher_installed(ch->fd(), TLS_TX, kernel_cipher(suite));
@@ -426,7 +437,8 @@ void tampered(Suite suite, SSL_CTX* server_ctx, SSL_CTX* client_ctx) {
     done.wait_for(std::chrono::milliseconds(timeout_ms));
   });
 
-  std::unique_ptr<Channel> ch = accept_and_hand_over(server_ctx, listener.get(), name + " tamper");
+  std::unique_ptr<Channel> ch = accept_and_hand_over(server_ctx, listener.get(), name + " tamper",
+                                                      ClientSpeaks::after_hand_over);
   handed_over.set_value();
   if (ch) {
     std::size_t delivered = 0;
@@ -468,7 +480,8 @@ void key_update(Suite suite, SSL_CTX* server_ctx, SSL_CTX* client_ctx) {
     }
   });
 
-  std::unique_ptr<Channel> ch = accept_and_hand_over(server_ctx, listener.get(), name);
+  std::unique_ptr<Channel> ch =
+      accept_and_hand_over(server_ctx, listener.get(), name, ClientSpeaks::after_hand_over);
   handed_over.set_value();
   if (ch) {
     std::size_t delivered = 0;
@@ -483,6 +496,14 @@ void key_update(Suite suite, SSL_CTX* server_ctx, SSL_CTX* client_ctx) {
   ch.reset();
   peer.join();
   report(client.error.empty(), name + " client gets close_notify", client.error);
+}
+
+// Reaps the child once it exits: its pidfd becomes readable then. False when it is still
+// running after timeout_ms (or the kernel has no pidfd_open, which 5.3 and later have).
+bool exited_within_timeout(pid_t pid, int& status) {
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd || !wait_for(pidfd.get(), POLLIN)) return false;
+  return ::waitpid(pid, &status, WNOHANG) == pid;
 }
 
 bool write_pem(const std::string& path, const Credentials& c, bool key) {
@@ -521,7 +542,7 @@ void with_s_client(Suite suite, SSL_CTX* server_ctx, const Credentials& client_c
   const std::string ping = "ping from s_client\n", pong = "pong from the kernel\n";
   (void)!::write(to_peer.get(), ping.data(), ping.size());
 
-  std::unique_ptr<Channel> ch = accept_and_hand_over(server_ctx, listener.get(), name);
+  std::unique_ptr<Channel> ch = accept_and_hand_over(server_ctx, listener.get(), name, ClientSpeaks::first);
   if (ch) {
     std::string r = read_exact(*ch, as_bytes(ping));
     report(r.empty(), name + " line sent with the handshake arrives through the kernel", r);
@@ -546,10 +567,7 @@ void with_s_client(Suite suite, SSL_CTX* server_ctx, const Credentials& client_c
   ch.reset();
   to_peer.reset();
   int status = 0;
-  for (int i = 0; i < timeout_ms / 100 && ::waitpid(pid, &status, WNOHANG) == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  if (::waitpid(pid, &status, WNOHANG) == 0) {
+  if (!exited_within_timeout(pid, status)) {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, &status, 0);
     report(false, name + " exits", "killed after timeout");

@@ -3,6 +3,7 @@
 
 #include <poll.h>
 
+#include "common/escape.hpp"
 #include "common/openssl.hpp"
 
 namespace ttygate::client {
@@ -11,12 +12,6 @@ namespace {
 constexpr std::string_view kVerdictPrefix = "TTYGATE PAIRED ";
 
 Error protocol(std::string context) { return Error(std::make_error_code(std::errc::protocol_error), std::move(context)); }
-
-std::string shown(std::string_view line) {
-  std::string out;
-  for (char c : line.substr(0, 40)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  return out;
-}
 
 std::optional<Verdict> parse_verdict(std::string_view line) {
   if (!line.starts_with(kVerdictPrefix)) return std::nullopt;
@@ -42,7 +37,7 @@ class LineLink {
       if (st.kind == ktls::IoStatus::done) {
         if (byte == std::byte{'\n'}) return std::optional<std::string>(std::move(line));
         line += static_cast<char>(byte);
-        if (line.size() > ktls::pairing::kMaxLine) return protocol("a line from the gateway is too long: \"" + shown(line) + "\"");
+        if (line.size() > ktls::pairing::kMaxLine) return protocol("a line from the gateway is too long: " + shown(line));
         continue;
       }
       if (Result<void> waited = wait(st.events); !waited) return waited.error();
@@ -91,10 +86,10 @@ Result<Verdict> pair_over(ktls::Channel& channel, SSL* ssl, const PairingRequest
     if (!*line) return Verdict{};  // closed: refused
     if (auto verdict = parse_verdict(**line)) return *verdict;
     if (exchanged)
-      return protocol("expected the pairing verdict \"TTYGATE PAIRED <role>\", got \"" + shown(**line) + "\"");
+      return protocol("expected the pairing verdict \"TTYGATE PAIRED <role>\", got " + shown(**line));
     if (!(*line)->starts_with(ktls::pairing::kPrefix))
-      return protocol("expected a pairing message, got \"" + shown(**line) +
-                      "\" (is this client paired with it already?)");
+      return protocol("expected a pairing message, got " + shown(**line) +
+                      " (is this client paired with it already?)");
     ktls::pairing::Step step = exchange.receive(**line);
     if (!step.send.empty())
       if (Result<void> sent = link.write_line(step.send); !sent) return sent.error();

@@ -3,31 +3,12 @@
 
 #include <fcntl.h>
 #include <pty.h>
-#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <climits>
 
 namespace ttygate::client {
-namespace {
-
-Result<void> make_link(const std::string& target, const std::filesystem::path& link) {
-  struct stat st {};
-  if (lstat(link.c_str(), &st) == 0 && !S_ISLNK(st.st_mode))
-    return Error(std::make_error_code(std::errc::file_exists), link.string() + " exists and is not a symlink");
-  std::filesystem::path temp = link.parent_path() / ("." + link.filename().string() + "." + std::to_string(getpid()));
-  unlink(temp.c_str());
-  if (symlink(target.c_str(), temp.c_str()) != 0) return errno_error("symlink " + temp.string());
-  if (rename(temp.c_str(), link.c_str()) != 0) {
-    int err = errno;
-    unlink(temp.c_str());
-    return errno_error("rename to " + link.string(), err);
-  }
-  return success();
-}
-
-}  // namespace
 
 Result<PtyLink> PtyLink::open(const std::filesystem::path& link) {
   PtyLink pty;
@@ -42,16 +23,10 @@ Result<PtyLink> PtyLink::open(const std::filesystem::path& link) {
   pty.slave_name_ = name;
   for (int fd : {master, slave}) fcntl(fd, F_SETFD, FD_CLOEXEC);
   fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
-  if (auto linked = make_link(pty.slave_name_, link); !linked) return linked.error();
-  pty.link_ = link;
+  auto published = OwnedSymlink::publish(link, pty.slave_name_);
+  if (!published) return published.error();
+  pty.link_.emplace(std::move(*published));
   return pty;
-}
-
-PtyLink::~PtyLink() {
-  if (link_.empty()) return;
-  char target[PATH_MAX];
-  ssize_t n = readlink(link_.c_str(), target, sizeof target - 1);
-  if (n > 0 && std::string(target, static_cast<std::size_t>(n)) == slave_name_) unlink(link_.c_str());
 }
 
 }  // namespace ttygate::client

@@ -4,16 +4,17 @@
 //
 // The slave starts in raw mode (cfmakeraw). The bridge keeps the slave open itself, so the
 // master never sees a hang-up when the software closes the port, and the pty (with its name
-// and the symlink) lives across reconnections. The symlink is made atomically (a temp link and
-// rename) and is replaced only if it already is a symlink: never a file someone else made. It is
-// removed on destruction if it still points at this pty.
+// and the symlink) lives across reconnections. The symlink is an OwnedSymlink (common/symlink.hpp):
+// published atomically, never over a file someone else made, and removed on destruction if it
+// still points at this pty.
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
-#include <utility>
 
 #include "common/result.hpp"
+#include "common/symlink.hpp"
 #include "common/unique_fd.hpp"
 
 namespace ttygate::client {
@@ -21,11 +22,8 @@ namespace ttygate::client {
 class PtyLink {
  public:
   static Result<PtyLink> open(const std::filesystem::path& link);
-  PtyLink(PtyLink&& other) noexcept
-      : master_(std::move(other.master_)), slave_(std::move(other.slave_)),
-        slave_name_(std::move(other.slave_name_)), link_(std::exchange(other.link_, {})) {}
+  PtyLink(PtyLink&& other) noexcept = default;
   PtyLink& operator=(PtyLink&&) = delete;
-  ~PtyLink();
 
   int master() const { return master_.get(); }  // non-blocking
   const std::string& slave_name() const { return slave_name_; }
@@ -35,7 +33,7 @@ class PtyLink {
 
   UniqueFd master_, slave_;
   std::string slave_name_;
-  std::filesystem::path link_;
+  std::optional<OwnedSymlink> link_;  // declared last: taken down before the pty closes
 };
 
 }  // namespace ttygate::client

@@ -8,7 +8,7 @@
 #include <charconv>
 #include <cstdio>
 
-#include "ktls/files.hpp"
+#include "common/files.hpp"
 
 namespace ttygate::client {
 namespace {
@@ -130,7 +130,7 @@ std::string sanitise_gateway_name(std::string_view raw) {
 
 Result<GatewayStore> GatewayStore::open(std::filesystem::path path) {
   GatewayStore store(std::move(path));
-  auto contents = ktls::read_file(store.path_, kMaxFileSize);
+  auto contents = read_file(store.path_, kMaxFileSize);
   if (!contents) {
     if (contents.error().code() == std::errc::no_such_file_or_directory) return store;
     return contents.error();
@@ -173,8 +173,8 @@ Result<bool> GatewayStore::forget(std::string_view name) {
 Result<void> GatewayStore::save(std::vector<KnownGateway> next) {
   std::string text = std::string(kHeader) + "\n";
   for (const auto& g : next) text += g.name + " " + g.endpoint.text() + " " + ktls::pin_hex(g.pin) + "\n";
-  if (auto dir = ktls::make_private_directory(path_.parent_path()); !dir) return dir.error();
-  if (auto written = ktls::write_file_atomically(path_, text, 0600); !written) return written.error();
+  if (auto dir = make_private_directory(path_.parent_path()); !dir) return dir.error();
+  if (auto written = write_file_atomically(path_, text, 0600); !written) return written.error();
   gateways_ = std::move(next);
   return success();
 }

@@ -9,7 +9,7 @@
 // name or address ("[v6]:port" for IPv6); PIN-HEX is the SHA-256 of the gateway's public key in
 // 64 lowercase hex digits. Parsing is strict: anything this code would not have written is an
 // error naming "file:line" and the problem, and nothing is changed. Every change rewrites the
-// file atomically (ktls/files.hpp), mode 0600. Single-threaded; no locking between processes:
+// file atomically (common/files.hpp), mode 0600. Single-threaded; no locking between processes:
 // the last writer wins, but never leaves a torn file.
 #pragma once
 

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "tools/ttygatectl/sd_bus_handles.hpp"
+
 namespace ttygatectl {
 
 // A D-Bus value, whatever its signature: numbers, strings (s, o, g), arrays, structs, dicts.
@@ -42,22 +44,30 @@ using ManagedObjects = std::map<std::string, std::map<std::string, Properties>>;
 class Client {
  public:
   Client();  // connects to the system bus (DBUS_SYSTEM_BUS_ADDRESS honoured); throws BusError
-  ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  sd_bus* bus() const { return bus_; }
+  // For sd_bus_process()/sd_bus_wait() while following signals; the Client keeps ownership.
+  sd_bus* bus() const { return bus_.get(); }
   Properties get_all(const std::string& path, const std::string& interface);
   ManagedObjects managed_objects();
-  // Calls a method with arguments built by `append` (may be empty); returns the reply.
-  sd_bus_message* call(const std::string& path, const std::string& interface, const std::string& method,
+  // Calls a method whose arguments are the strings in `args`, one per character of
+  // `signature` (s or o; none when null); returns the reply. Throws BusError on an error reply.
+  SdBusMessagePtr call(const std::string& path, const std::string& interface, const std::string& method,
                        const char* signature = nullptr, const std::vector<std::string>& args = {});
   void call_u(const std::string& path, const std::string& interface, const std::string& method, std::uint32_t value);
   void set_string(const std::string& path, const std::string& interface, const std::string& property,
                   const std::string& value);
+  // Calls `handler` for every signal the gateway emits on `path`/`interface` until the
+  // returned slot is dropped. `userdata` must outlive the slot.
+  SdBusSlotPtr match_signals(const std::string& path, const std::string& interface, sd_bus_message_handler_t handler,
+                             void* userdata);
 
  private:
-  sd_bus* bus_ = nullptr;
+  SdBusMessagePtr new_call(const std::string& path, const std::string& interface, const std::string& method);
+  SdBusMessagePtr send(sd_bus_message* request);
+
+  SdBusPtr bus_;
 };
 
 // The error's name without "org.ttygate.Error." and its message: "InvalidArgs: name ...".

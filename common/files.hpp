@@ -1,4 +1,5 @@
-// Files: the few file-system operations that keep ttygate's state safe on disk.
+// Files: the few file-system operations that keep ttygate's state safe on disk, shared by the
+// daemon, its key handling and ttygate-client.
 //
 // Every write is atomic (temp file in the same directory, fsync, rename, fsync of the directory),
 // so a crash or power cut at any instant leaves the old file or the new one, never a torn one.
@@ -14,7 +15,7 @@
 
 #include "common/result.hpp"
 
-namespace ttygate::ktls {
+namespace ttygate {
 
 enum class IfExists { replace, fail };
 
@@ -39,4 +40,4 @@ Result<FileContents> read_file(const std::filesystem::path& path, std::size_t ma
 // Creates dir and any missing parents with mode 0700. An existing directory is left as it is.
 Result<void> make_private_directory(const std::filesystem::path& dir);
 
-}  // namespace ttygate::ktls
+}  // namespace ttygate

@@ -1,5 +1,5 @@
 // Atomic writes and bounded reads. See files.hpp.
-#include "ktls/files.hpp"
+#include "common/files.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 
 #include "common/unique_fd.hpp"
 
-namespace ttygate::ktls {
+namespace ttygate {
 namespace {
 
 std::filesystem::path directory_of(const std::filesystem::path& path) {
@@ -127,4 +127,4 @@ Result<void> make_private_directory(const std::filesystem::path& dir) {
   return success();
 }
 
-}  // namespace ttygate::ktls
+}  // namespace ttygate

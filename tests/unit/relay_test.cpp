@@ -1,0 +1,202 @@
+// The relay without a serial port: the device is one end of a socketpair, the sessions are fake
+// subscribers, and the real loop moves the bytes. Fan-out, ordered device writes, backpressure
+// and its release, a device that hangs up, exclusive control.
+#include "daemon/relay.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+using namespace ttygate;
+using namespace ttygate::daemon;
+
+namespace {
+
+struct FakeSubscriber final : RelaySubscriber {
+  Relay* relay = nullptr;
+  Role my_role = Role::control;
+  bool live = true;
+  std::string received;
+  int resumed = 0;
+  std::string closed_for;
+  std::function<void()> on_data;  // runs inside from_device
+
+  bool relaying() const override { return live; }
+  Role role() const override { return my_role; }
+  void from_device(std::span<const std::byte> data) override {
+    received.append(reinterpret_cast<const char*>(data.data()), data.size());
+    if (on_data) on_data();
+  }
+  void resume_input() override { ++resumed; }
+  void close(std::string_view reason) override {
+    closed_for = reason;
+    live = false;
+    relay->detach(*this);
+  }
+};
+
+std::span<const std::byte> bytes(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
+
+class ARelay : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    port_.name = "toy";
+    port_.device = "/dev/null";  // never opened: the test hands the relay its device
+    int fds[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    device_ = UniqueFd(fds[0]);
+    // A stream socket's writer is what its buffer limits: a small one makes the device lag
+    // after kilobytes.
+    int small = 4096;
+    ASSERT_EQ(::setsockopt(fds[1], SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    relay_.adopt_device(UniqueFd(fds[1]));
+  }
+
+  FakeSubscriber& subscriber(Role role = Role::control) {
+    auto& s = subscribers_.emplace_back(std::make_unique<FakeSubscriber>());
+    s->relay = &relay_;
+    s->my_role = role;
+    relay_.attach(*s);
+    return *s;
+  }
+  // Runs the loop until `done`, or fails after two seconds.
+  void until(const std::function<bool()>& done) {
+    auto deadline = std::chrono::steady_clock::now() + 2s;
+    while (!done()) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "timed out";
+      loop_.run_once(10ms);
+    }
+  }
+  // What the device end has received so far (non-blocking).
+  std::string drain_device() {
+    std::string out;
+    char buf[65536];
+    for (ssize_t n; (n = ::recv(device_.get(), buf, sizeof buf, MSG_DONTWAIT)) > 0;) out.append(buf, n);
+    return out;
+  }
+
+  Loop loop_;
+  PortConfig port_;
+  Relay relay_{loop_, port_};
+  UniqueFd device_;
+  std::vector<std::unique_ptr<FakeSubscriber>> subscribers_;
+};
+
+TEST_F(ARelay, FansDeviceOutputOutToEveryRelayingSession) {
+  FakeSubscriber& a = subscriber();
+  FakeSubscriber& b = subscriber(Role::monitor);
+  FakeSubscriber& waiting = subscriber();
+  waiting.live = false;  // still handshaking or pairing: not a receiver yet
+  ASSERT_EQ(::write(device_.get(), "S 1 temp=21\n", 12), 12);
+  until([&] { return a.received.size() == 12 && b.received.size() == 12; });
+  EXPECT_EQ(a.received, "S 1 temp=21\n");
+  EXPECT_EQ(b.received, a.received);
+  EXPECT_EQ(waiting.received, "");
+}
+
+TEST_F(ARelay, KeepsDeliveringWhenASessionClosesDuringDelivery) {
+  FakeSubscriber& first = subscriber();
+  FakeSubscriber& second = subscriber();
+  first.on_data = [&] { first.close("too slow"); };
+  ASSERT_EQ(::write(device_.get(), "abc", 3), 3);
+  until([&] { return second.received == "abc"; });
+  EXPECT_EQ(relay_.sessions().size(), 1u);
+  ASSERT_EQ(::write(device_.get(), "def", 3), 3);
+  until([&] { return second.received == "abcdef"; });
+  EXPECT_EQ(first.received, "abc");
+}
+
+TEST_F(ARelay, WritesInputToTheDeviceInTheOrderItCame) {
+  FakeSubscriber& a = subscriber();
+  FakeSubscriber& b = subscriber();
+  std::string expected;
+  for (int i = 0; i < 100; ++i) {
+    std::string line = (i % 2 ? "b" : "a") + std::to_string(i) + "\n";
+    EXPECT_TRUE(relay_.to_device(bytes(line), i % 2 ? b : a));
+    expected += line;
+  }
+  std::string got;
+  until([&] { return (got += drain_device()).size() == expected.size(); });
+  EXPECT_EQ(got, expected);
+}
+
+TEST_F(ARelay, PushesBackWhenTheDeviceLagsAndResumesOnceItDrains) {
+  FakeSubscriber& writer = subscriber();
+  FakeSubscriber& other = subscriber();
+  std::string sent;
+  std::string chunk(1024, 'x');
+  bool accepted = true;
+  for (int i = 0; accepted && i < 1000; ++i) {
+    chunk[0] = static_cast<char>('A' + i % 26);
+    accepted = relay_.to_device(bytes(chunk), writer);
+    sent += chunk;
+    loop_.run_once(0ms);
+  }
+  ASSERT_FALSE(accepted) << "the device queue never filled";
+  EXPECT_GE(sent.size(), Relay::kDeviceQueueLimit);
+  EXPECT_EQ(writer.resumed, 0);
+  std::string got;
+  until([&] { return (got += drain_device()).size() == sent.size(); });
+  EXPECT_EQ(got, sent);  // nothing lost, nothing reordered
+  EXPECT_EQ(writer.resumed, 1);
+  EXPECT_EQ(other.resumed, 0);  // only the session that was told to wait is woken
+}
+
+TEST_F(ARelay, ForgetsABlockedSessionThatDetaches) {
+  FakeSubscriber& writer = subscriber();
+  std::string chunk(1024, 'x');
+  std::size_t sent = 0;
+  while (relay_.to_device(bytes(chunk), writer)) sent += chunk.size(), loop_.run_once(0ms);
+  sent += chunk.size();
+  relay_.detach(writer);
+  std::string got;
+  until([&] { return (got += drain_device()).size() == sent; });
+  EXPECT_EQ(writer.resumed, 0);
+}
+
+TEST_F(ARelay, ClosesEverySessionWhenTheDeviceHangsUp) {
+  FakeSubscriber& a = subscriber();
+  FakeSubscriber& b = subscriber(Role::monitor);
+  device_.reset();
+  until([&] { return !a.closed_for.empty() && !b.closed_for.empty(); });
+  EXPECT_EQ(a.closed_for, "device lost");
+  EXPECT_EQ(b.closed_for, "device lost");
+  EXPECT_FALSE(relay_.device_open());
+  EXPECT_TRUE(relay_.sessions().empty());
+}
+
+TEST_F(ARelay, DiscardsInputOnceTheDeviceIsGone) {
+  FakeSubscriber& a = subscriber();
+  device_.reset();
+  until([&] { return !relay_.device_open(); });
+  EXPECT_TRUE(relay_.to_device(bytes("A led on\n"), a));  // never blocks a session being closed
+}
+
+TEST_F(ARelay, HasABusyControllerOnlyWhenExclusiveWithAControlSession) {
+  struct Case {
+    ControlMode mode;
+    std::vector<Role> roles;
+    bool busy;
+  } cases[] = {
+      {ControlMode::exclusive, {}, false},
+      {ControlMode::exclusive, {Role::monitor, Role::monitor}, false},
+      {ControlMode::exclusive, {Role::monitor, Role::control}, true},
+      {ControlMode::shared, {Role::control, Role::control}, false},
+  };
+  for (const Case& c : cases) {
+    port_.control = c.mode;
+    for (auto& s : subscribers_) relay_.detach(*s);
+    subscribers_.clear();
+    for (Role r : c.roles) subscriber(r);
+    EXPECT_EQ(relay_.controller_busy(), c.busy) << c.roles.size() << " sessions";
+  }
+}
+
+}  // namespace

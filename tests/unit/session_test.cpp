@@ -1,0 +1,356 @@
+// A session without a gateway or a network: a fake host (its policy and hooks), a socketpair
+// with a real OpenSSL client at the other end, a socketpair as the device, and the real loop.
+// Every state (handshaking → pairing → relaying → closed) and the ways out of each.
+#include "daemon/session.hpp"
+
+#include <gtest/gtest.h>
+#include <openssl/err.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ktls/identity.hpp"
+#include "ktls/pairing_protocol.hpp"
+#include "ktls/tls_context.hpp"
+#include "temp_dir.hpp"
+
+using namespace std::chrono_literals;
+using namespace ttygate;
+using namespace ttygate::daemon;
+
+namespace {
+
+// The gateway as a session sees it: a policy with a table of known pins, and a log of hooks.
+struct FakeHost final : SessionHost, ktls::PeerPolicy {
+  Loop& loop_;
+  Config config_;
+  ktls::KernelTlsSupport kernel_;  // none: sessions stay in user space here
+  std::array<std::byte, 16 * 1024> scratch_{};
+  std::map<ktls::Pin, Role> known;
+  bool window_open = false;
+  bool still_admitted = true;
+  std::vector<std::string> events;
+  std::vector<ktls::pairing::Step> exchange_ends;
+  std::function<void(Session&)> on_candidate;
+  std::vector<std::unique_ptr<Session>> sessions;
+
+  explicit FakeHost(Loop& loop) : loop_(loop) {}
+  Loop& loop() override { return loop_; }
+  const Config& config() const override { return config_; }
+  const ktls::KernelTlsSupport& kernel_tls() const override { return kernel_; }
+  std::span<std::byte> scratch() override { return scratch_; }
+  bool admit_established(const Session&) override {
+    events.push_back("admit_established");
+    return still_admitted;
+  }
+  std::string client_name(const ktls::Pin&) const override { return "phone"; }
+  void handshake_finished(const Peer&) override { events.push_back("handshake_finished"); }
+  void session_relaying(const Session&) override { events.push_back("relaying"); }
+  void session_closed(Session&) override { events.push_back("closed"); }
+  void pairing_candidate(Session& s) override {
+    events.push_back("candidate");
+    if (on_candidate) on_candidate(s);
+  }
+  void pairing_exchange_ended(Session&, const ktls::pairing::Step& step) override {
+    events.push_back("exchange ended");
+    exchange_ends.push_back(step);
+  }
+  bool admit(SSL* ssl, const ktls::Pin& pin) override {
+    auto* session = static_cast<Session*>(SSL_get_app_data(ssl));
+    if (auto it = known.find(pin); it != known.end()) {
+      session->set_client(pin, it->second);
+      return true;
+    }
+    if (window_open) session->set_candidate(pin);
+    return window_open;
+  }
+};
+
+
+class ASession : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::signal(SIGPIPE, SIG_IGN);  // as ttygated does: a peer that left is an error return, not a signal
+    auto gateway = ktls::load_or_create_identity(ktls::identity_files(dir_.path(), "gateway"), "gateway");
+    auto client = ktls::load_or_create_identity(ktls::identity_files(dir_.path(), "client"), "phone");
+    ASSERT_TRUE(gateway && client);
+    client_pin_ = client->pin;
+    auto server_ctx = ktls::make_server_context(*gateway, host_);
+    auto client_ctx = ktls::make_client_context(*client, client_policy_);
+    ASSERT_TRUE(server_ctx && client_ctx);
+    server_ctx_ = std::move(*server_ctx);
+    client_ctx_ = std::move(*client_ctx);
+    port_.name = "toy";
+    int device[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, device), 0);
+    device_ = UniqueFd(device[0]);
+    // Small socket buffers (a stream socket's writer is what they limit): backpressure shows
+    // after kilobytes, not after the kernel's default hundreds.
+    int small = 4096;
+    ASSERT_EQ(::setsockopt(device[1], SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    relay_.adopt_device(UniqueFd(device[1]));
+    host_.config_.limits.handshake_timeout = 2000ms;
+  }
+
+  // A session on one end of a socketpair, a TLS client on the other, both started.
+  Session& connect() {
+    int fds[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+    peer_ = UniqueFd(fds[1]);
+    int small = 16384;
+    EXPECT_EQ(::setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    client_.reset(SSL_new(client_ctx_.get()));
+    SSL_set_fd(client_.get(), peer_.get());
+    SSL_set_connect_state(client_.get());
+    auto handshake = Handshake::accept(server_ctx_.get(), UniqueFd(fds[0]));
+    EXPECT_TRUE(handshake);
+    auto& s = *host_.sessions.emplace_back(std::make_unique<Session>(host_, relay_, 1, std::move(*handshake), Peer{}));
+    s.start(host_.config_.limits.handshake_timeout);
+    return s;
+  }
+  // Drives the client and the loop until `done`, or fails after three seconds.
+  void until(const std::function<bool()>& done) {
+    auto deadline = std::chrono::steady_clock::now() + 3s;
+    while (!done()) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "timed out";
+      if (!SSL_is_init_finished(client_.get())) {
+        ERR_clear_error();
+        SSL_do_handshake(client_.get());
+      }
+      loop_.run_once(5ms);
+    }
+  }
+  bool has(const std::string& event) const {
+    return std::find(host_.events.begin(), host_.events.end(), event) != host_.events.end();
+  }
+  // What the client has read so far (non-blocking), appended to received_.
+  const std::string& client_read() {
+    char buf[16384];
+    ERR_clear_error();
+    for (int n; (n = SSL_read(client_.get(), buf, sizeof buf)) > 0;) received_.append(buf, n);
+    return received_;
+  }
+  void client_write(const std::string& data) { ASSERT_EQ(SSL_write(client_.get(), data.data(), data.size()), static_cast<int>(data.size())); }
+  std::string device_read() {
+    std::string out;
+    char buf[16384];
+    for (ssize_t n; (n = ::recv(device_.get(), buf, sizeof buf, MSG_DONTWAIT)) > 0;) out.append(buf, n);
+    return out;
+  }
+
+  test_support::TempDir dir_;
+  Loop loop_;
+  FakeHost host_{loop_};
+  ktls::FixedPinPolicy client_policy_{std::nullopt};
+  SslCtxPtr server_ctx_, client_ctx_;
+  ktls::Pin client_pin_{};
+  PortConfig port_;
+  Relay relay_{loop_, port_};
+  UniqueFd device_, peer_;
+  SslPtr client_;
+  std::string received_;
+};
+
+TEST_F(ASession, OfAKnownClientRelaysAfterItsHandshake) {
+  host_.known[client_pin_] = Role::control;
+  Session& s = connect();
+  EXPECT_EQ(s.state(), Session::State::handshaking);
+  until([&] { return s.relaying(); });
+  EXPECT_EQ(host_.events, (std::vector<std::string>{"handshake_finished", "admit_established", "relaying"}));
+  EXPECT_EQ(s.offload(), ktls::Offload::user);
+  EXPECT_EQ(s.role(), Role::control);
+  EXPECT_EQ(relay_.sessions().size(), 1u);
+  EXPECT_EQ(s.ssl(), nullptr);  // the record layer now belongs to the channel
+}
+
+TEST_F(ASession, OfAnUnknownClientClosesInTheHandshakeAndNeverReachesTheRelay) {
+  Session& s = connect();
+  until([&] { return s.state() == Session::State::closed; });
+  EXPECT_EQ(host_.events, (std::vector<std::string>{"handshake_finished", "closed"}));
+  EXPECT_TRUE(relay_.sessions().empty());
+}
+
+TEST_F(ASession, ClosesWhenTheHandshakeTimesOut) {
+  host_.config_.limits.handshake_timeout = 100ms;
+  Session& s = connect();
+  auto deadline = std::chrono::steady_clock::now() + 3s;
+  while (s.state() != Session::State::closed && std::chrono::steady_clock::now() < deadline) loop_.run_once(10ms);
+  EXPECT_EQ(s.state(), Session::State::closed);  // the client never spoke
+  EXPECT_EQ(host_.events, (std::vector<std::string>{"handshake_finished", "closed"}));
+}
+
+TEST_F(ASession, ClosesWhenTheClientIsNoLongerAdmittedAfterTheHandshake) {
+  host_.known[client_pin_] = Role::control;
+  host_.still_admitted = false;  // removed, re-roled or the port filled meanwhile
+  Session& s = connect();
+  until([&] { return s.state() == Session::State::closed; });
+  EXPECT_EQ(host_.events, (std::vector<std::string>{"handshake_finished", "admit_established", "closed"}));
+  EXPECT_TRUE(relay_.sessions().empty());
+}
+
+TEST_F(ASession, ClosesWhenThePeerSendsCloseNotify) {
+  host_.known[client_pin_] = Role::control;
+  Session& s = connect();
+  until([&] { return s.relaying(); });
+  SSL_shutdown(client_.get());
+  until([&] { return s.state() == Session::State::closed; });
+  EXPECT_TRUE(relay_.sessions().empty());
+  EXPECT_EQ(host_.events.back(), "closed");
+}
+
+TEST_F(ASession, RelaysDeviceOutputToThePeerAndControlInputToTheDevice) {
+  host_.known[client_pin_] = Role::control;
+  Session& s = connect();
+  until([&] { return s.relaying(); });
+  ASSERT_EQ(::write(device_.get(), "S 1 temp=21\n", 12), 12);
+  until([&] { return client_read() == "S 1 temp=21\n"; });
+  client_write("A led on\n");
+  std::string at_device;
+  until([&] { return (at_device += device_read()) == "A led on\n"; });
+  EXPECT_EQ(s.bytes_in(), 9u);
+  EXPECT_EQ(s.bytes_out(), 12u);
+  EXPECT_EQ(s.bytes_dropped(), 0u);
+}
+
+TEST_F(ASession, DropsAndCountsMonitorInput) {
+  host_.known[client_pin_] = Role::monitor;
+  Session& s = connect();
+  until([&] { return s.relaying(); });
+  client_write("A motor 255\n");
+  until([&] { return s.bytes_dropped() == 12; });
+  EXPECT_EQ(s.bytes_in(), 12u);
+  loop_.run_once(20ms);
+  EXPECT_EQ(device_read(), "");
+  ASSERT_EQ(::write(device_.get(), "S 2\n", 4), 4);  // a monitor still reads
+  until([&] { return client_read() == "S 2\n"; });
+}
+
+TEST_F(ASession, IsCutWhenItsPeerFallsTooFarBehind) {
+  host_.config_.limits.session_buffer = 16 * 1024;
+  host_.known[client_pin_] = Role::monitor;
+  Session& s = connect();
+  until([&] { return s.relaying(); });
+  std::string chunk(4096, 'x');
+  // The client reads nothing: the socket fills, then the session's own queue.
+  until([&] {
+    if (s.state() != Session::State::closed) (void)!::write(device_.get(), chunk.data(), chunk.size());
+    return s.state() == Session::State::closed;
+  });
+  EXPECT_TRUE(relay_.sessions().empty());
+  EXPECT_LE(s.queued(), host_.config_.limits.session_buffer);
+}
+
+TEST_F(ASession, StopsReadingWhileTheDeviceQueueIsFullAndResumesAfter) {
+  host_.known[client_pin_] = Role::control;
+  Session& s = connect();
+  until([&] { return s.relaying(); });
+  std::string sent;
+  std::string chunk(8192, 'y');
+  for (int i = 0; i < 24; ++i) {  // 192 KiB: three times the device queue
+    chunk[0] = static_cast<char>('a' + i);
+    client_write(chunk);
+    sent += chunk;
+  }
+  // The device reads nothing for a while: the session stops short of everything sent.
+  for (int i = 0; i < 50; ++i) loop_.run_once(2ms);
+  EXPECT_LT(s.bytes_in(), sent.size());
+  std::string at_device;
+  until([&] { return (at_device += device_read()).size() == sent.size(); });
+  EXPECT_EQ(at_device, sent);
+  EXPECT_EQ(s.bytes_in(), sent.size());
+}
+
+TEST_F(ASession, OfAnUnknownClientInAPairingWindowWaitsForTheVerdictWithoutReachingTheDevice) {
+  host_.window_open = true;
+  Session& s = connect();
+  until([&] { return s.state() == Session::State::pairing; });
+  EXPECT_TRUE(s.candidate());
+  EXPECT_NE(s.ssl(), nullptr);  // the SSL stays for the exchange and the verdict
+  EXPECT_EQ(host_.events, (std::vector<std::string>{"handshake_finished", "candidate"}));
+  EXPECT_TRUE(relay_.sessions().empty());
+  ASSERT_EQ(::write(device_.get(), "S 1\n", 4), 4);  // device output is not the candidate's
+  client_write("A led on\n");  // no exchange ("button", "auto"): it waits in the socket
+  for (int i = 0; i < 10; ++i) loop_.run_once(5ms);
+  EXPECT_EQ(device_read(), "");
+  EXPECT_EQ(client_read(), "");
+  s.paired(Role::control);
+  EXPECT_TRUE(s.relaying());
+  until([&] { return client_read() == "TTYGATE PAIRED control\n"; });
+  std::string at_device;
+  until([&] { return (at_device += device_read()) == "A led on\n"; });  // relayed once accepted
+}
+
+TEST_F(ASession, OfAPairingCandidateClosesWhenItLeaves) {
+  host_.window_open = true;
+  Session& s = connect();
+  until([&] { return s.state() == Session::State::pairing; });
+  peer_.reset();
+  until([&] { return s.state() == Session::State::closed; });
+  EXPECT_EQ(host_.events.back(), "closed");
+}
+
+// The committed-code exchange, run through the session with the client's half of the protocol.
+class APairingSession : public ASession {
+ protected:
+  Session& candidate_in_exchange() {
+    host_.window_open = true;
+    host_.on_candidate = [](Session& s) {
+      auto exporter = ktls::pairing::exporter(s.ssl());
+      ASSERT_TRUE(exporter);
+      s.start_exchange(ktls::pairing::GatewayExchange::committed_code(*exporter));
+    };
+    Session& s = connect();
+    until([&] { return client_read().find('\n') != std::string::npos; });
+    return s;
+  }
+};
+
+TEST_F(APairingSession, RunsTheExchangeLineByLineToTheCode) {
+  Session& s = candidate_in_exchange();
+  auto exporter = ktls::pairing::exporter(client_.get());
+  ASSERT_TRUE(exporter);
+  ktls::pairing::ClientExchange client(*exporter, std::nullopt);
+  auto nonce = client.receive(received_.substr(0, received_.size() - 1));
+  ASSERT_EQ(nonce.kind, ktls::pairing::Step::more);
+  received_.clear();
+  client_write(nonce.send);
+  until([&] { return !host_.exchange_ends.empty() && client_read().find('\n') != std::string::npos; });
+  auto shown = client.receive(received_.substr(0, received_.size() - 1));
+  ASSERT_EQ(shown.kind, ktls::pairing::Step::code_shown);
+  EXPECT_EQ(host_.exchange_ends[0].kind, ktls::pairing::Step::code_shown);
+  EXPECT_EQ(host_.exchange_ends[0].code, shown.code);
+  EXPECT_EQ(s.state(), Session::State::pairing);
+}
+
+TEST_F(APairingSession, EndsTheExchangeOnDeviceBytesAndNeverPassesThemOn) {
+  Session& s = candidate_in_exchange();
+  client_write("A motor 255\n");
+  until([&] { return !host_.exchange_ends.empty(); });
+  EXPECT_EQ(host_.exchange_ends[0].kind, ktls::pairing::Step::failed);
+  EXPECT_EQ(host_.exchange_ends[0].reason, "protocol");
+  EXPECT_EQ(s.state(), Session::State::pairing);  // the host decides; the session only reports
+  EXPECT_EQ(device_read(), "");
+}
+
+TEST_F(APairingSession, EndsTheExchangeOnALineLongerThanTheProtocolAllows) {
+  candidate_in_exchange();
+  client_write(std::string(ktls::pairing::kMaxLine + 10, 'z'));  // never a newline
+  until([&] { return !host_.exchange_ends.empty(); });
+  EXPECT_EQ(host_.exchange_ends[0].reason, "protocol");
+}
+
+TEST_F(APairingSession, EndsTheExchangeWhenItTimesOut) {
+  host_.config_.limits.handshake_timeout = 200ms;
+  candidate_in_exchange();
+  until([&] { return !host_.exchange_ends.empty(); });
+  EXPECT_EQ(host_.exchange_ends[0].reason, "protocol");
+  EXPECT_NE(host_.exchange_ends[0].detail.find("timed out"), std::string::npos);
+}
+
+}  // namespace
