@@ -3,6 +3,8 @@
 // value has one spelling.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -38,6 +40,16 @@ inline std::optional<std::vector<std::uint8_t>> from_hex(std::string_view text, 
     if (hi < 0 || lo < 0) return std::nullopt;
     out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
   }
+  return out;
+}
+
+// The same for a value of fixed size N.
+template <std::size_t N>
+std::optional<std::array<std::uint8_t, N>> from_hex_array(std::string_view text) {
+  auto bytes = from_hex(text, N);
+  if (!bytes) return std::nullopt;
+  std::array<std::uint8_t, N> out{};
+  std::copy(bytes->begin(), bytes->end(), out.begin());
   return out;
 }
 

@@ -43,20 +43,11 @@ std::optional<Message> parse(std::string_view line) {
   return m;
 }
 
-template <std::size_t N>
-std::optional<std::array<std::uint8_t, N>> hex_array(std::string_view text) {
-  auto bytes = from_hex(text, N);
-  if (!bytes) return std::nullopt;
-  std::array<std::uint8_t, N> out{};
-  std::memcpy(out.data(), bytes->data(), N);
-  return out;
-}
-
 // The one argument of a message, as N bytes of hex.
 template <std::size_t N>
 std::optional<std::array<std::uint8_t, N>> single(const Args& args) {
   if (args.size() != 1) return std::nullopt;
-  return hex_array<N>(args[0]);
+  return from_hex_array<N>(args[0]);
 }
 
 std::string line(std::string_view verb, std::initializer_list<std::string> args) {
@@ -301,8 +292,8 @@ Step ClientExchange::on_passcode(const Args& args) {
 
 Step ClientExchange::on_reply(const Args& args) {
   if (args.size() != 2) return fail("protocol", "malformed reply");
-  auto share = hex_array<spake2plus::kPointBytes>(args[0]);
-  auto confirm = hex_array<spake2plus::kMacBytes>(args[1]);
+  auto share = from_hex_array<spake2plus::kPointBytes>(args[0]);
+  auto confirm = from_hex_array<spake2plus::kMacBytes>(args[1]);
   if (!share || !confirm) return fail("protocol", "malformed reply");
   auto finished = pake_->finish(*share, *confirm);
   if (!finished) {

@@ -13,11 +13,12 @@
 #include <climits>
 #include <memory>
 
+#include "common/hex.hpp"
+
 namespace ttygate::ktls {
 namespace {
 
 constexpr std::string_view base32_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-constexpr std::string_view hex_digits = "0123456789abcdef";
 constexpr std::size_t fingerprint_letters = 52;  // ceil(256 / 5)
 constexpr std::size_t fingerprint_group = 4;
 
@@ -118,15 +119,7 @@ Result<X509Ptr> parse_certificate_pem(std::string_view pem) {
   return cert;
 }
 
-std::string pin_hex(const Pin& pin) {
-  std::string out;
-  out.reserve(pin.size() * 2);
-  for (std::uint8_t byte : pin) {
-    out.push_back(hex_digits[byte >> 4]);
-    out.push_back(hex_digits[byte & 0x0f]);
-  }
-  return out;
-}
+std::string pin_hex(const Pin& pin) { return to_hex(pin); }
 
 std::optional<Pin> pin_from_hex(std::string_view hex) {
   Pin pin{};

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/hex.hpp"
 #include "ktls/spake2plus.hpp"
 
 namespace {
@@ -22,16 +23,6 @@ namespace {
 using namespace ttygate;
 using namespace ttygate::ktls::spake2plus;
 using Bytes = std::vector<std::uint8_t>;
-
-std::string hex(std::span<const std::uint8_t> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (std::uint8_t b : bytes) {
-    out += kDigits[b >> 4];
-    out += kDigits[b & 15];
-  }
-  return out;
-}
 
 Bytes unhex(const std::string& text) {
   if (text.size() % 2 != 0) throw std::invalid_argument("odd-length hex: " + text);
@@ -50,7 +41,7 @@ std::array<std::uint8_t, N> unhex_array(const std::string& text) {
 }
 
 void put(const char* name, std::span<const std::uint8_t> bytes) {
-  std::printf("%s %s\n", name, hex(bytes).c_str());
+  std::printf("%s %s\n", name, to_hex(bytes).c_str());
   std::fflush(stdout);
 }
 

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/hex.hpp"
+
 namespace ttygate::ktls::spake2plus {
 namespace {
 
@@ -26,16 +28,6 @@ std::array<std::uint8_t, N> unhex_array(std::string_view text) {
   auto bytes = unhex(text);
   EXPECT_EQ(bytes.size(), N) << text;
   std::copy_n(bytes.begin(), std::min(N, bytes.size()), out.begin());
-  return out;
-}
-
-std::string hex(std::span<const std::uint8_t> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (std::uint8_t b : bytes) {
-    out += kDigits[b >> 4];
-    out += kDigits[b & 15];
-  }
   return out;
 }
 
@@ -93,17 +85,17 @@ Secrets secrets_of(const RfcVector& v) { return {unhex_array<kScalarBytes>(v.w0)
 
 void expect_matches(const Details& d, const RfcVector& v, const char* side) {
   SCOPED_TRACE(side);
-  EXPECT_EQ(hex(d.share_p), v.shareP);
-  EXPECT_EQ(hex(d.share_v), v.shareV);
-  EXPECT_EQ(hex(d.Z), v.Z);
-  EXPECT_EQ(hex(d.V), v.V);
-  EXPECT_EQ(hex(d.TT), v.TT);
-  EXPECT_EQ(hex(d.K_main), v.K_main);
-  EXPECT_EQ(hex(d.K_confirmP), v.K_confirmP);
-  EXPECT_EQ(hex(d.K_confirmV), v.K_confirmV);
-  EXPECT_EQ(hex(d.confirm_p), v.hmac_confirmP_shareV);
-  EXPECT_EQ(hex(d.confirm_v), v.hmac_confirmV_shareP);
-  EXPECT_EQ(hex(d.K_shared), v.K_shared);
+  EXPECT_EQ(to_hex(d.share_p), v.shareP);
+  EXPECT_EQ(to_hex(d.share_v), v.shareV);
+  EXPECT_EQ(to_hex(d.Z), v.Z);
+  EXPECT_EQ(to_hex(d.V), v.V);
+  EXPECT_EQ(to_hex(d.TT), v.TT);
+  EXPECT_EQ(to_hex(d.K_main), v.K_main);
+  EXPECT_EQ(to_hex(d.K_confirmP), v.K_confirmP);
+  EXPECT_EQ(to_hex(d.K_confirmV), v.K_confirmV);
+  EXPECT_EQ(to_hex(d.confirm_p), v.hmac_confirmP_shareV);
+  EXPECT_EQ(to_hex(d.confirm_v), v.hmac_confirmV_shareP);
+  EXPECT_EQ(to_hex(d.K_shared), v.K_shared);
 }
 
 TEST(Spake2Plus, MatchesEveryRfc9383TestVector) {
@@ -112,8 +104,8 @@ TEST(Spake2Plus, MatchesEveryRfc9383TestVector) {
     Secrets secrets = secrets_of(v);
     auto verifier = make_verifier(secrets);
     ASSERT_TRUE(verifier) << verifier.error().message();
-    EXPECT_EQ(hex(verifier->L), v.L);
-    EXPECT_EQ(hex(verifier->w0), v.w0);
+    EXPECT_EQ(to_hex(verifier->L), v.L);
+    EXPECT_EQ(to_hex(verifier->w0), v.w0);
 
     auto prover_view = prover_details(secrets, transcript_of(v), unhex_array<kScalarBytes>(v.x), unhex(v.shareV));
     ASSERT_TRUE(prover_view) << prover_view.error().message();
@@ -125,18 +117,18 @@ TEST(Spake2Plus, MatchesEveryRfc9383TestVector) {
     // And the objects a protocol uses, on the same inputs.
     auto prover = Prover::start(secrets, transcript_of(v), unhex_array<kScalarBytes>(v.x));
     ASSERT_TRUE(prover) << prover.error().message();
-    EXPECT_EQ(hex(prover->share()), v.shareP);
+    EXPECT_EQ(to_hex(prover->share()), v.shareP);
     auto session = VerifierSession::respond(*verifier, transcript_of(v), prover->share(), unhex_array<kScalarBytes>(v.y));
     ASSERT_TRUE(session) << session.error().message();
-    EXPECT_EQ(hex(session->share()), v.shareV);
-    EXPECT_EQ(hex(session->confirm()), v.hmac_confirmV_shareP);
+    EXPECT_EQ(to_hex(session->share()), v.shareV);
+    EXPECT_EQ(to_hex(session->confirm()), v.hmac_confirmV_shareP);
     auto finished = prover->finish(session->share(), session->confirm());
     ASSERT_TRUE(finished) << finished.error().message();
-    EXPECT_EQ(hex(finished->confirm), v.hmac_confirmP_shareV);
-    EXPECT_EQ(hex(finished->shared_key), v.K_shared);
+    EXPECT_EQ(to_hex(finished->confirm), v.hmac_confirmP_shareV);
+    EXPECT_EQ(to_hex(finished->shared_key), v.K_shared);
     auto key = session->finish(finished->confirm);
     ASSERT_TRUE(key) << key.error().message();
-    EXPECT_EQ(hex(*key), v.K_shared);
+    EXPECT_EQ(to_hex(*key), v.K_shared);
   }
 }
 
@@ -159,8 +151,8 @@ TEST(Spake2Plus, DerivesSecretsWithPbkdf2OverTheRfcEncodingOfThePassword) {
     SCOPED_TRACE(std::string(c.password));
     auto secrets = derive_secrets(c.password, unhex(c.salt), c.iterations);
     ASSERT_TRUE(secrets) << secrets.error().message();
-    EXPECT_EQ(hex(secrets->w0), c.w0);
-    EXPECT_EQ(hex(secrets->w1), c.w1);
+    EXPECT_EQ(to_hex(secrets->w0), c.w0);
+    EXPECT_EQ(to_hex(secrets->w1), c.w1);
   }
 }
 
@@ -409,7 +401,7 @@ TEST(Spake2Plus, AStoredVerifierIsCheckedWhenReadBack) {
   const RfcVector& v = kRfcVectors[0];
   auto good = verifier_from(unhex(v.w0), unhex(v.L));
   ASSERT_TRUE(good) << good.error().message();
-  EXPECT_EQ(hex(good->L), v.L);
+  EXPECT_EQ(to_hex(good->L), v.L);
   auto order = unhex("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
   EXPECT_FALSE(verifier_from(order, unhex(v.L)));
   EXPECT_FALSE(verifier_from(std::vector<std::uint8_t>(31, 1), unhex(v.L)));
