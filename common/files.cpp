@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "common/concat.hpp"
 #include "common/unique_fd.hpp"
 
 namespace ttygate {
@@ -64,7 +65,7 @@ Result<void> fill_temp_file(int fd, const std::string& temp, std::string_view by
 Result<void> write_file_atomically(const std::filesystem::path& path, std::string_view bytes, mode_t mode,
                                    IfExists if_exists) {
   std::filesystem::path dir = directory_of(path);
-  std::string temp = (dir / ("." + path.filename().string() + ".XXXXXX")).string();
+  std::string temp = (dir / concat({".", path.filename().string(), ".XXXXXX"})).string();
   // mkostemp: O_CREAT|O_EXCL, mode 0600, plus the O_CLOEXEC we ask for.
   UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
   if (!fd) return errno_error("create a temporary file in " + dir.string());

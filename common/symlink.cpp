@@ -1,5 +1,6 @@
 // Publishing and taking down a symlink. See symlink.hpp.
 #include "common/symlink.hpp"
+#include "common/concat.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,7 +26,7 @@ Result<OwnedSymlink> OwnedSymlink::publish(std::filesystem::path link, std::stri
   if (::lstat(link.c_str(), &st) == 0 && !S_ISLNK(st.st_mode))
     return Error(std::make_error_code(std::errc::file_exists), link.string() + " exists and is not a symlink");
   // Hidden and per process, so two publishers never trip over each other's temporary link.
-  std::filesystem::path temp = link.parent_path() / ("." + link.filename().string() + "." + std::to_string(::getpid()));
+  std::filesystem::path temp = link.parent_path() / concat({".", link.filename().string(), ".", std::to_string(::getpid())});
   ::unlink(temp.c_str());
   if (::symlink(target.c_str(), temp.c_str()) != 0) return errno_error("symlink " + temp.string());
   if (::rename(temp.c_str(), link.c_str()) != 0) {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <system_error>
 
+#include "common/concat.hpp"
 #include "common/escape.hpp"
 
 namespace ttygate::daemon {
@@ -213,7 +214,7 @@ std::string address_text(const sockaddr* addr) {
   char host[INET6_ADDRSTRLEN] = "?";
   ::inet_ntop(ip.family, ip.bytes.data(), host, sizeof host);
   const std::string port = std::to_string(ip.port);
-  return ip.family == AF_INET ? std::string(host) + ":" + port : "[" + std::string(host) + "]:" + port;
+  return ip.family == AF_INET ? concat({host, ":", port}) : concat({"[", host, "]:", port});
 }
 
 Result<ListenAddress> ListenAddress::parse(std::string_view text) {

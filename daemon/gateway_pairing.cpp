@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "common/concat.hpp"
 #include "common/log.hpp"
 #include "daemon/gateway.hpp"
 #include "daemon/passcode.hpp"
@@ -35,11 +36,10 @@ void Gateway::pairing_exchange_ended(Session& session, const ktls::pairing::Step
     case Step::code_shown:
       return pairing_->candidate_code(session.id(), step.code);
     case Step::proved:
-      log::notice("Session " + std::to_string(session.id()) + ": the candidate proved the setup code");
+      log::notice(concat({"Session ", std::to_string(session.id()), ": the candidate proved the setup code"}));
       return pairing_->candidate_proved(session.id());
     case Step::failed:
-      log::notice("Session " + std::to_string(session.id()) + ": pairing exchange failed (" + step.reason +
-                  "): " + step.detail);
+      log::notice(concat({"Session ", std::to_string(session.id()), ": pairing exchange failed (", step.reason, "): ", step.detail}));
       return pairing_->candidate_failed(session.id(), step.reason);
     case Step::more:
       return;
@@ -122,8 +122,8 @@ void Gateway::arm(PairingClock::time_point at) {
 std::string Gateway::unique_client_name(std::string_view wanted) const {
   std::string name(wanted);
   for (unsigned n = 2; store_.find_by_name(name); ++n) {
-    std::string suffix = "-" + std::to_string(n);
-    name = std::string(wanted.substr(0, 64 - suffix.size())) + suffix;
+    std::string suffix = concat({"-", std::to_string(n)});
+    name = concat({wanted.substr(0, 64 - suffix.size()), suffix});
   }
   return name;
 }

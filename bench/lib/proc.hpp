@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "common/concat.hpp"
+
 namespace ttygate::bench {
 
 struct TreeUsage {
@@ -35,7 +37,7 @@ inline std::string read_text(const std::string& path) {
 
 // Fields of /proc/<pid>/stat after the command name (which may hold spaces); field 3 is index 0.
 inline std::vector<std::string> stat_fields(int pid) {
-  std::string s = read_text("/proc/" + std::to_string(pid) + "/stat");
+  std::string s = read_text(concat({"/proc/", std::to_string(pid), "/stat"}));
   std::vector<std::string> out;
   auto close = s.rfind(')');
   if (close == std::string::npos) return out;
@@ -67,7 +69,7 @@ inline std::set<int> tree_of(const std::vector<int>& roots) {
 }
 
 inline std::uint64_t status_kib(const std::string& text, const std::string& key) {
-  auto at = text.find("\n" + key + ":");
+  auto at = text.find(concat({"\n", key, ":"}));
   if (at == std::string::npos) return 0;
   return std::stoull(text.substr(at + key.size() + 2));
 }
@@ -79,9 +81,9 @@ inline TreeUsage tree_usage(const std::vector<int>& roots) {
     auto f = stat_fields(pid);
     if (f.size() < 15) continue;
     u.cpu_s += (std::stod(f[11]) + std::stod(f[12]) + std::stod(f[13]) + std::stod(f[14])) / tick;
-    std::string dir = "/proc/" + std::to_string(pid);
-    u.rss_kib += status_kib("\n" + read_text(dir + "/status"), "VmRSS");
-    u.pss_kib += status_kib("\n" + read_text(dir + "/smaps_rollup"), "Pss");
+    std::string dir = concat({"/proc/", std::to_string(pid)});
+    u.rss_kib += status_kib(concat({"\n", read_text(dir + "/status")}), "VmRSS");
+    u.pss_kib += status_kib(concat({"\n", read_text(dir + "/smaps_rollup")}), "Pss");
     ++u.processes;
   }
   return u;

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "common/concat.hpp"
 #include "common/files.hpp"
 
 namespace ttygate::client {
@@ -41,11 +42,11 @@ std::optional<std::uint16_t> parse_port(std::string_view text) {
 
 Result<Endpoint> make_endpoint(std::string_view host, std::optional<std::string_view> port, std::string_view text) {
   if (host.empty() || host.size() > kMaxHost || !std::all_of(host.begin(), host.end(), host_char))
-    return invalid("\"" + std::string(text) + "\": expected HOST or HOST:PORT");
+    return invalid(concat({"\"", text, "\": expected HOST or HOST:PORT"}));
   Endpoint endpoint{std::string(host), kDefaultPort};
   if (port) {
     auto number = parse_port(*port);
-    if (!number) return invalid("\"" + std::string(text) + "\": port must be a number in 1..65535");
+    if (!number) return invalid(concat({"\"", text, "\": port must be a number in 1..65535"}));
     endpoint.port = *number;
   }
   return endpoint;
@@ -98,15 +99,15 @@ Result<std::vector<KnownGateway>> parse(const std::filesystem::path& path, std::
 
 std::string Endpoint::text() const {
   bool v6 = host.find(':') != std::string::npos;
-  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  return v6 ? concat({"[", host, "]:", std::to_string(port)}) : concat({host, ":", std::to_string(port)});
 }
 
 Result<Endpoint> parse_endpoint(std::string_view text) {
   if (text.starts_with('[')) {
     std::size_t close = text.find(']');
-    if (close == std::string_view::npos) return invalid("\"" + std::string(text) + "\": missing ']'");
+    if (close == std::string_view::npos) return invalid(concat({"\"", text, "\": missing ']'"}));
     std::string_view rest = text.substr(close + 1);
-    if (!rest.empty() && !rest.starts_with(':')) return invalid("\"" + std::string(text) + "\": expected ':' after ']'");
+    if (!rest.empty() && !rest.starts_with(':')) return invalid(concat({"\"", text, "\": expected ':' after ']'"}));
     return make_endpoint(text.substr(1, close - 1),
                          rest.empty() ? std::nullopt : std::optional(rest.substr(1)), text);
   }
