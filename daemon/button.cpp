@@ -1,45 +1,37 @@
 #include "daemon/button.hpp"
 
 #include <fcntl.h>
-#include <gpiod.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
+#include <span>
 
 #include "common/log.hpp"
+#include "daemon/gpio_line.hpp"
 
 namespace ttygate::daemon {
 namespace {
 
-constexpr const char* kConsumer = "ttygated-pairing";
-
-struct ChipCloser {
-  void operator()(gpiod_chip* chip) const { gpiod_chip_close(chip); }
-};
-
+// A line requested through the GPIO uAPI v2 (daemon/gpio_line.hpp); each rising edge of the
+// active level, already debounced by the kernel, is one press.
 class GpioButton final : public ButtonSource {
  public:
-  GpioButton(std::unique_ptr<gpiod_chip, ChipCloser> chip, gpiod_line* line, std::string what)
-      : chip_(std::move(chip)), line_(line), what_(std::move(what)) {}
-  ~GpioButton() override { gpiod_line_release(line_); }
+  GpioButton(UniqueFd line, std::string what) : line_(std::move(line)), what_(std::move(what)) {}
 
-  int fd() const override { return gpiod_line_event_get_fd(line_); }
+  int fd() const override { return line_.get(); }
   Result<unsigned> read_presses() override {
-    std::array<gpiod_line_event, 16> events{};
-    int n = gpiod_line_event_read_fd_multiple(fd(), events.data(), static_cast<unsigned>(events.size()));
+    std::array<gpio_v2_line_event, 16> events{};
+    ssize_t n = ::read(line_.get(), events.data(), sizeof events);
     if (n < 0) return errno == EAGAIN ? Result<unsigned>(0u) : Result<unsigned>(errno_error("reading " + what_));
-    unsigned presses = 0;
-    for (int i = 0; i < n; ++i) presses += events[static_cast<std::size_t>(i)].event_type == GPIOD_LINE_EVENT_RISING_EDGE;
-    return presses;
+    return gpio::count_rising_edges(std::as_bytes(std::span(events)).first(static_cast<std::size_t>(n)));
   }
   std::string describe() const override { return what_; }
 
  private:
-  std::unique_ptr<gpiod_chip, ChipCloser> chip_;
-  gpiod_line* line_;
+  UniqueFd line_;
   std::string what_;
 };
 
@@ -63,20 +55,13 @@ class FifoButton final : public ButtonSource {
 }  // namespace
 
 Result<std::unique_ptr<ButtonSource>> open_gpio_button(const ButtonConfig& config) {
-  std::string what = config.chip + " line " + std::to_string(config.line);
-  std::unique_ptr<gpiod_chip, ChipCloser> chip(gpiod_chip_open_lookup(config.chip.c_str()));
-  if (!chip) return errno_error("opening GPIO chip " + config.chip);
-  gpiod_line* line = gpiod_chip_get_line(chip.get(), config.line);
-  if (!line) return errno_error("getting " + what);
-  int flags = config.active_low ? GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW : 0;
-  if (gpiod_line_request_rising_edge_events_flags(line, kConsumer, flags) < 0)
-    return errno_error("requesting edge events on " + what);
-  int fd = gpiod_line_event_get_fd(line);
-  if (fd < 0 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
-    gpiod_line_release(line);
-    return errno_error("preparing " + what);
-  }
-  return std::unique_ptr<ButtonSource>(std::make_unique<GpioButton>(std::move(chip), line, what));
+  auto line = gpio::request_edges(config.chip, gpio::edge_request(config.line, config.active_low, config.debounce));
+  if (!line) return line.error();
+  return gpio_button_on(std::move(*line), gpio::chip_path(config.chip) + " line " + std::to_string(config.line));
+}
+
+std::unique_ptr<ButtonSource> gpio_button_on(UniqueFd line, std::string what) {
+  return std::make_unique<GpioButton>(std::move(line), std::move(what));
 }
 
 Result<std::unique_ptr<ButtonSource>> open_fifo_button(const std::string& path) {

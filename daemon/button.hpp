@@ -1,7 +1,8 @@
 // Button: the pairing push-button, watched on the loop.
 //
-// A ButtonSource is where presses come from: a GPIO line through libgpiod v1 (rising edges of
-// the line's active level: with active_low, pressing pulls the line low) or, for tests, a FIFO
+// A ButtonSource is where presses come from: a GPIO line through the kernel's GPIO uAPI v2
+// (daemon/gpio_line.hpp: rising edges of the line's active level, with active_low pressing pulls
+// the line low, debounced by the kernel as well) or, for tests, a FIFO
 // in which every byte written is one press (TTYGATE_FAKE_BUTTON, a test hook documented in
 // docs/pairing.md). Both behind one interface, so the same ButtonWatch debounces either.
 //
@@ -36,8 +37,12 @@ class ButtonSource {
   virtual std::string describe() const = 0;
 };
 
-// libgpiod v1: requests the line for rising-edge events of its active level.
+// GPIO uAPI v2: requests the line for rising-edge events of its active level, with the
+// debounce period as the kernel's debounce attribute.
 Result<std::unique_ptr<ButtonSource>> open_gpio_button(const ButtonConfig& config);
+// The same source on a line fd already requested (or, in tests, a pipe carrying
+// gpio_v2_line_event records); `what` names it in messages.
+std::unique_ptr<ButtonSource> gpio_button_on(UniqueFd line, std::string what);
 // Opens (creating if missing) the FIFO at path; every byte written to it is one press.
 Result<std::unique_ptr<ButtonSource>> open_fifo_button(const std::string& path);
 

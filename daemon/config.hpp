@@ -74,7 +74,7 @@ struct GatewaySection {
 enum class Confirm { automatic, button, code, passcode };  // words: auto, button, code, passcode
 enum class KernelTls { automatic, off };          // words: auto, off
 
-// The GPIO line of the pairing button (libgpiod v1).
+// The GPIO line of the pairing button (GPIO character device, uAPI v2).
 struct ButtonConfig {
   std::string chip;          // "gpiochip0" or a path under /dev
   unsigned line = 0;         // 0..1023

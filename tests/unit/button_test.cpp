@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/gpio.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -66,4 +68,50 @@ TEST(AButtonWatch, ReportsAPressFromItsSourceOnTheLoop) {
   EXPECT_EQ(presses, 1);
   ::close(writer);
   std::filesystem::remove(path);
+}
+
+namespace {
+
+void write_event(int fd, __u32 id) {
+  gpio_v2_line_event event{};
+  event.id = id;
+  ASSERT_EQ(::write(fd, &event, sizeof event), static_cast<ssize_t>(sizeof event));
+}
+
+}  // namespace
+
+TEST(AGpioButton, CountsTheRisingEdgesTheLineFdDelivers) {
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC | O_NONBLOCK), 0);
+  ttygate::UniqueFd writer(fds[1]);
+  auto source = gpio_button_on(ttygate::UniqueFd(fds[0]), "test line");
+  EXPECT_EQ(*source->read_presses(), 0u);  // nothing pending: EAGAIN is no press, no error
+  write_event(writer.get(), GPIO_V2_LINE_EVENT_RISING_EDGE);
+  write_event(writer.get(), GPIO_V2_LINE_EVENT_FALLING_EDGE);
+  write_event(writer.get(), GPIO_V2_LINE_EVENT_RISING_EDGE);
+  EXPECT_EQ(*source->read_presses(), 2u);
+  EXPECT_EQ(source->describe(), "test line");
+}
+
+TEST(AButtonWatch, ReportsOnePressForABouncingGpioLineWithinTheDebounceWindow) {
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC | O_NONBLOCK), 0);
+  ttygate::UniqueFd writer(fds[1]);
+  Loop loop;
+  int presses = 0;
+  ButtonWatch watch(loop, gpio_button_on(ttygate::UniqueFd(fds[0]), "test line"), 10s, [&] { ++presses; });
+  write_event(writer.get(), GPIO_V2_LINE_EVENT_RISING_EDGE);
+  for (int i = 0; i < 20 && presses == 0; ++i) loop.run_once(100ms);
+  ASSERT_EQ(presses, 1);
+  // Bounce after the first press, in later reads: within the 10 s window, so no second press.
+  write_event(writer.get(), GPIO_V2_LINE_EVENT_FALLING_EDGE);
+  write_event(writer.get(), GPIO_V2_LINE_EVENT_RISING_EDGE);
+  auto pending = [&] {
+    int bytes = 0;
+    ::ioctl(writer.get(), FIONREAD, &bytes);  // either end of a pipe reports what it holds
+    return bytes;
+  };
+  for (int i = 0; i < 20 && pending() > 0; ++i) loop.run_once(100ms);
+  ASSERT_EQ(pending(), 0) << "the watch did not read the bounce";
+  EXPECT_EQ(presses, 1);
 }
