@@ -4,19 +4,25 @@ kernel TLS where the kernel has it, and relays bytes to a serial tty with io_uri
 managed over D-Bus (org.ttygate.Gateway1). Also ships toysim, a simulated serial device."
 SECTION = "net"
 
-# The project has not chosen a licence yet: replace both lines when it has
-# (e.g. LICENSE = "MIT" and LIC_FILES_CHKSUM = "file://LICENSE;md5=...").
-LICENSE = "CLOSED"
+LICENSE = "Apache-2.0"
+LIC_FILES_CHKSUM = "file://LICENSE;md5=3b83ef96387f14655fc854ddc3c6bd57"
 
-# Placeholder location and revision: point SRC_URI at the ttygate repository your build can
-# reach and SRCREV at the commit to ship. For development, SRCREV:pn-ttygate = "${AUTOREV}" in
-# local.conf follows the branch, and externalsrc builds a local work tree (see README.md).
-SRC_URI = "git://git.example.org/ttygate.git;protocol=https;branch=main"
-SRCREV = "0000000000000000000000000000000000000000"
-PV = "0.1.0+git${SRCPV}"
-S = "${WORKDIR}/git"
+# By default the recipe builds the ttygate checkout it sits in (this layer is
+# <checkout>/yocto/meta-ttygate): externalsrc, nothing fetched, every edit rebuilt. THISDIR is this
+# recipe's folder, four levels below the checkout's top.
+#
+# A release builds a tagged commit from git instead; in local.conf or a .bbappend:
+#   EXTERNALSRC:pn-ttygate = ""
+#   SRC_URI:pn-ttygate = "git://<host>/<path>/ttygate.git;protocol=https;branch=main;destsuffix=${BP}"
+#   SRCREV:pn-ttygate = "<the 40-hex commit the release tag points at>"
+#   PV:pn-ttygate = "<the release, as in CMakeLists.txt's project(VERSION)>"
+# destsuffix=${BP} unpacks where every series' default S points (no S line needed).
+EXTERNALSRC ?= "${@os.path.normpath(os.path.join(d.getVar('THISDIR'), '../../../..'))}"
+EXTERNALSRC_BUILD ?= "${WORKDIR}/build"
+inherit externalsrc
+PV = "0.1.0+git"
 
-DEPENDS = "openssl liburing systemd tomlplusplus libgpiod"
+DEPENDS = "openssl liburing systemd tomlplusplus"
 
 inherit cmake pkgconfig systemd useradd features_check
 
@@ -27,6 +33,7 @@ REQUIRED_DISTRO_FEATURES = "systemd"
 # and the example configuration. Only the directories differ from a desktop distribution.
 EXTRA_OECMAKE = " \
     -DTTYGATE_TESTS=OFF \
+    -DTTYGATE_WERROR=OFF \
     -DTTYGATE_SYSTEMD_UNITDIR=${systemd_system_unitdir} \
     -DTTYGATE_SYSUSERSDIR=${nonarch_libdir}/sysusers.d \
     -DTTYGATE_TMPFILESDIR=${nonarch_libdir}/tmpfiles.d \
