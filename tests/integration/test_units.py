@@ -16,7 +16,7 @@ ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 UNITS = os.path.join(ROOT, "units")
 BUILD_DIR = os.environ.get("TTYGATE_BUILD_DIR", os.path.join(ROOT, "build"))
 TTYGATED = os.path.join(BUILD_DIR, "tools", "ttygated")
-MAX_EXPOSURE = 2.5
+MAX_EXPOSURE = 1.3
 
 
 def tool(name):
@@ -62,7 +62,7 @@ def test_service_passes_systemd_analyze_verify_without_warnings(service):
     assert proc.stderr.strip() == "", proc.stderr
 
 
-def test_service_hardening_exposure_is_at_most_2_5(service):
+def test_service_hardening_exposure_is_at_most_1_3(service):
     proc = subprocess.run([tool("systemd-analyze"), "security", "--offline=true", str(service)],
                           capture_output=True, text=True, timeout=60)
     match = re.search(r"Overall exposure level for ttygated\.service: (\d+\.\d+)", proc.stdout)
@@ -86,18 +86,34 @@ def test_service_may_open_serial_ports_and_no_other_device():
     assert d["DevicePolicy"] == ["closed"]
     assert sorted(d["DeviceAllow"]) == sorted(
         ["char-ttyUSB rw", "char-ttyACM rw", "char-ttyAMA rw", "char-ttyS rw"])
-    assert d["SupplementaryGroups"] == ["dialout"]
+    # dialout comes from the account's membership (sysusers.d, below), not from the unit.
+    assert "SupplementaryGroups" not in d
     # PrivateDevices= or a user namespace would hide the ports or their group.
     assert d.get("PrivateDevices", ["no"]) == ["no"]
     assert d["PrivateUsers"] == ["no"]
 
 
-def test_service_accepts_clients_from_any_address_it_is_configured_for():
+def default_allow_from():
+    """The daemon's default allow_from, as daemon/config.cpp spells it."""
+    with open(os.path.join(ROOT, "daemon", "config.cpp")) as f:
+        source = f.read()
+    match = re.search(r"static const char\* const ranges\[\] = \{(.*?)\};", source, re.S)
+    assert match, "daemon/config.cpp: the default allow_from ranges moved"
+    return re.findall(r'"([^"]+)"', match.group(1))
+
+
+def test_service_admits_at_the_kernel_exactly_the_default_allow_from_ranges():
+    d = directives(read_service())
+    assert d["IPAddressDeny"] == ["any"]
+    allowed = [r for line in d["IPAddressAllow"] for r in line.split()]
+    assert len(default_allow_from()) == 8
+    assert sorted(allowed) == sorted(default_allow_from())
+
+
+def test_service_may_open_only_internet_and_local_sockets():
     d = directives(read_service())
     families = d["RestrictAddressFamilies"][0].split()
-    assert sorted(families) == ["AF_INET", "AF_INET6", "AF_NETLINK", "AF_UNIX"]
-    # The daemon's own allow-list decides; a unit-level IPAddressDeny= would silently override it.
-    assert "IPAddressDeny" not in d
+    assert sorted(families) == ["AF_INET", "AF_INET6", "AF_UNIX"]
 
 
 @pytest.fixture
