@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/concat.hpp"
+
 namespace ttygate::ktls {
 namespace {
 
@@ -189,7 +191,7 @@ TEST(PinFromHex, RefusesWrongLengthsAndNonHexDigits) {
   std::string good(ecdsa_p256_pin);
   EXPECT_FALSE(pin_from_hex(good.substr(1)).has_value());
   EXPECT_FALSE(pin_from_hex(good + "0").has_value());
-  EXPECT_FALSE(pin_from_hex("g" + good.substr(1)).has_value());
+  EXPECT_FALSE(pin_from_hex(concat({"g", good.substr(1)})).has_value());
   EXPECT_FALSE(pin_from_hex("").has_value());
 }
 
@@ -263,16 +265,16 @@ INSTANTIATE_TEST_SUITE_P(
         TextCase{"only separators", "----  ::"},
         TextCase{"one letter short", fp.substr(0, fp.size() - 1)},
         TextCase{"one letter long", fp + "A"},
-        TextCase{"letter outside the alphabet (0)", "0" + fp.substr(1)},
-        TextCase{"letter outside the alphabet (1)", "1" + fp.substr(1)},
-        TextCase{"letter outside the alphabet (8)", "8" + fp.substr(1)},
+        TextCase{"letter outside the alphabet (0)", concat({"0", fp.substr(1)})},
+        TextCase{"letter outside the alphabet (1)", concat({"1", fp.substr(1)})},
+        TextCase{"letter outside the alphabet (8)", concat({"8", fp.substr(1)})},
         TextCase{"non-zero padding bits in the last letter", fp.substr(0, fp.size() - 1) + "R"},
         TextCase{"base32 padding", fp + "===="},
         TextCase{"underscore separators", replace_all(fp, '-', "_")},
         TextCase{"dot separators", replace_all(fp, '-', ".")},
         TextCase{"hex one digit short", std::string(ecdsa_p256_pin.substr(1))},
         TextCase{"hex one digit long", std::string(ecdsa_p256_pin) + "0"},
-        TextCase{"hex with a non-hex digit", "x" + std::string(ecdsa_p256_pin.substr(1))},
+        TextCase{"hex with a non-hex digit", concat({"x", ecdsa_p256_pin.substr(1)})},
         TextCase{"embedded NUL", fp.substr(0, 10) + std::string(1, '\0') + fp.substr(10)},
         TextCase{"newline inside", fp.substr(0, 4) + "\n" + fp.substr(4)}));
 

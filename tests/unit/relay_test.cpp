@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "common/concat.hpp"
+
 using namespace std::chrono_literals;
 using namespace ttygate;
 using namespace ttygate::daemon;
@@ -118,7 +120,7 @@ TEST_F(ARelay, WritesInputToTheDeviceInTheOrderItCame) {
   FakeSubscriber& b = subscriber();
   std::string expected;
   for (int i = 0; i < 100; ++i) {
-    std::string line = (i % 2 ? "b" : "a") + std::to_string(i) + "\n";
+    std::string line = concat({i % 2 ? "b" : "a", std::to_string(i), "\n"});
     EXPECT_TRUE(relay_.to_device(bytes(line), i % 2 ? b : a));
     expected += line;
   }
