@@ -19,6 +19,7 @@ Gateway::Gateway(Loop& loop, Config config, ktls::Identity identity, ClientStore
 Gateway::~Gateway() {
   // Sessions refer to relays and to this gateway: they go first.
   sessions_.clear();
+  netwatch_.reset();
   listeners_.clear();
   relays_.clear();
 }
@@ -58,6 +59,7 @@ Result<void> Gateway::start() {
     }
     relay.start();
   }
+  if (auto followed = follow_interfaces(); !followed) return followed.error();
   flush_store_periodically();
   return success();
 }
