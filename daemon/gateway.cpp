@@ -203,6 +203,8 @@ void Gateway::flush_store() {
 }
 
 void Gateway::shutdown() {
+  netwatch_.reset();  // no interface listeners (re)opened either
+  bind_retry_.reset();
   for (auto& listener : listeners_) listener->close();  // no new sessions while we close
   flush_store();
   log::info("Shutting down: closing " + std::to_string(sessions_.size()) + " sessions");

@@ -1,6 +1,7 @@
 """Ports that listen on named interfaces follow their addresses (route netlink, libnl): in a
 private network namespace with a veth pair, addresses come and go and ttygated's listening
 sockets (as `ss` reports them) follow within a second, on the named interface only."""
+import signal
 import socket
 import subprocess
 import time
@@ -158,3 +159,26 @@ def test_a_vanished_interface_is_logged_once_and_followed_again_when_it_returns(
     wait_for(lambda: f"10.66.0.1:{P}" in listening(P), 1.0, "listening on t0's address again")
     assert g.log().count("interface t0 vanished or was renamed") == 1
     assert "interface t0 appeared" in g.log()
+
+
+def test_an_overflowing_netlink_socket_resyncs_to_the_right_set(netns, gateway_factory, device, tmp_path):
+    """700 changes while the gateway is stopped (SIGSTOP) overflow its netlink socket: the
+    notifications of the last ones are lost (ENOBUFS). It reads everything again and ends in the
+    right set, including the addresses whose notifications it never saw, and keeps watching."""
+    g = interface_gateway(gateway_factory)
+    g.start()
+    P = g.port
+    address = [f"10.55.{i // 200}.{i % 200 + 1}" for i in range(400)]
+    lines = [f"addr add {a}/32 dev {IF}" for a in address] + [f"addr del {a}/32 dev {IF}" for a in address[:300]]
+    batch = tmp_path / "burst.batch"
+    batch.write_text("\n".join(lines) + "\n")
+    g.proc.send_signal(signal.SIGSTOP)
+    try:
+        subprocess.run(["ip", "-batch", str(batch)], check=True)
+    finally:
+        g.proc.send_signal(signal.SIGCONT)
+    want = {f"127.0.0.1:{P}"} | {f"{a}:{P}" for a in address[300:]}
+    wait_for(lambda: listening(P) == want, 10.0, "the final set after the overflow")
+    assert "Netlink notifications overflowed (ENOBUFS): resyncing from a full dump" in g.log()
+    ip("addr", "add", "10.56.0.1/24", "dev", IF)
+    wait_for(lambda: f"10.56.0.1:{P}" in listening(P), 1.0, "a change after the overflow is followed")
