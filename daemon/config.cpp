@@ -263,6 +263,47 @@ void read_gateway(const Section& section, GatewaySection& gateway) {
   if (auto field = section.get("name")) gateway.name = gateway_name(*field);
 }
 
+// An interface name as the kernel takes it (dev_valid_name): 1..15 bytes, not "." or "..", no
+// '/', ':' or white space.
+std::string interface_name(const Field& field) {
+  constexpr std::string_view expected = "an interface name of 1..15 characters without '/', ':' or spaces";
+  const std::string_view text = field.string(expected);
+  const bool bad_char = std::any_of(text.begin(), text.end(), [](char c) {
+    return c == '/' || c == ':' || static_cast<unsigned char>(c) <= ' ' || c == 0x7f;
+  });
+  if (text.empty() || text.size() > 15 || text == "." || text == ".." || bad_char) field.expected(expected);
+  return std::string(text);
+}
+
+std::string serial_text(const Field& field) {
+  constexpr std::string_view expected = "a serial number of 1..64 printable ASCII characters without spaces";
+  const std::string_view text = field.string(expected);
+  const bool printable = std::all_of(text.begin(), text.end(), [](char c) { return c > ' ' && c < 0x7f; });
+  if (text.empty() || text.size() > 64 || !printable) field.expected(expected);
+  return std::string(text);
+}
+
+// interfaces, listen_port and serial; a port needs listen addresses, interfaces, or both.
+void read_port_interfaces(const Section& section, PortConfig& port) {
+  if (auto field = section.get("interfaces")) {
+    const toml::array& array = field->array_of("interface names");
+    for (std::size_t i = 0; i < array.size(); ++i) {
+      const Field element = field->element(array, i);
+      std::string name = interface_name(element);
+      if (std::find(port.interfaces.begin(), port.interfaces.end(), name) != port.interfaces.end())
+        element.fail(shown(name) + " is named twice");
+      port.interfaces.push_back(std::move(name));
+    }
+    port.listen_port = static_cast<std::uint16_t>(
+        section.require("listen_port", "a TCP port 1..65535 for the interfaces' addresses").integer_in(1, 65535));
+  } else if (auto field = section.get("listen_port")) {
+    field->fail("listen_port only goes with interfaces = [...]; use listen = [\"address:port\"] otherwise");
+  }
+  if (port.listen.empty() && port.interfaces.empty())
+    section.require("listen", "an array of \"address:port\" strings, or interfaces = [...] with listen_port");
+  if (auto field = section.get("serial")) port.serial = serial_text(*field);
+}
+
 void read_port(const Section& section, PortConfig& port) {
   port.name = port_name(section.require("name", "a name such as \"sensor-bus\""));
   port.device = absolute_path(section.require("device", "an absolute path such as \"/dev/ttyUSB0\""));
@@ -271,7 +312,8 @@ void read_port(const Section& section, PortConfig& port) {
   if (auto field = section.get("parity")) port.parity = choose(*field, parities);
   if (auto field = section.get("stop_bits")) port.stop_bits = field->integer_in(1, 2);
   if (auto field = section.get("flow")) port.flow = choose(*field, flows);
-  port.listen = listen_addresses(section.require("listen", "an array of \"address:port\" strings"));
+  if (auto field = section.get("listen")) port.listen = listen_addresses(*field);
+  read_port_interfaces(section, port);
   if (auto field = section.get("control")) port.control = choose(*field, control_modes);
 }
 
@@ -314,7 +356,8 @@ void read_ports(const Field& field, std::vector<PortConfig>& ports) {
     const Field element = field.element(*array, i);
     Section section(
         field.file, element.table(), element.path,
-        {"name", "device", "baud", "data_bits", "parity", "stop_bits", "flow", "listen", "control"});
+        {"name", "device", "baud", "data_bits", "parity", "stop_bits", "flow", "listen", "control", "interfaces",
+         "listen_port", "serial"});
     read_port(section, ports.emplace_back());
     check_unique_port(field.file, ports, i);
   }
@@ -365,6 +408,29 @@ std::string collision(const ListenAddress& earlier, const std::string& earlier_p
   return {};
 }
 
+// An interface port takes listen_port on each of its interfaces' addresses: two such ports on
+// one interface and port number, or a wildcard listen on that number, could never both bind.
+void check_interface_conflicts(const std::string& file, const std::vector<PortConfig>& ports) {
+  for (std::size_t p = 0; p < ports.size(); ++p) {
+    if (ports[p].interfaces.empty()) continue;
+    const std::string path = "port[" + std::to_string(p) + "].listen_port";
+    for (std::size_t q = 0; q < ports.size(); ++q) {
+      if (q == p) continue;
+      for (const ListenAddress& address : ports[q].listen) {
+        const Endpoint other = endpoint_of(address);
+        if (ntohs(other.port) == ports[p].listen_port && is_wildcard(other))
+          fail_at(file, path, std::to_string(ports[p].listen_port) + " is taken on every address by " +
+                                  shown(address.text) + " of port[" + std::to_string(q) + "]");
+      }
+      if (q > p || ports[q].listen_port != ports[p].listen_port) continue;
+      for (const std::string& name : ports[p].interfaces)
+        if (std::find(ports[q].interfaces.begin(), ports[q].interfaces.end(), name) != ports[q].interfaces.end())
+          fail_at(file, path, std::to_string(ports[p].listen_port) + " on " + shown(name) + " is already taken by port[" +
+                                  std::to_string(q) + "]");
+    }
+  }
+}
+
 void check_listen_conflicts(const std::string& file, const std::vector<PortConfig>& ports) {
   struct Seen {
     const ListenAddress* address;
@@ -382,6 +448,7 @@ void check_listen_conflicts(const std::string& file, const std::vector<PortConfi
       seen.push_back({&address, path});
     }
   }
+  check_interface_conflicts(file, ports);
 }
 
 bool boolean(const Field& field) {
@@ -437,7 +504,7 @@ void read_keepalive(const Section& section, KeepaliveSection& keepalive) {
 }
 
 void read_root(const std::string& file, const toml::table& root, Config& config) {
-  Section section(file, root, "", {"gateway", "port", "limits", "pairing", "tls", "keepalive"});
+  Section section(file, root, "", {"gateway", "port", "limits", "pairing", "tls", "keepalive", "discovery"});
   if (auto field = section.get("gateway")) {
     read_gateway(Section(file, field->table(), field->path, {"state_dir", "name"}), config.gateway);
   }
@@ -468,6 +535,10 @@ void read_root(const std::string& file, const toml::table& root, Config& config)
     read_keepalive(Section(file, field->table(), field->path,
                            {"idle_seconds", "interval_seconds", "count", "user_timeout_ms", "session_idle_seconds"}),
                    config.keepalive);
+  }
+  if (auto field = section.get("discovery")) {
+    Section discovery(file, field->table(), field->path, {"enabled"});
+    if (auto enabled = discovery.get("enabled")) config.discovery.enabled = boolean(*enabled);
   }
 }
 

@@ -45,8 +45,15 @@ struct PortConfig {
   Parity parity = Parity::none;
   unsigned stop_bits = 1;               // 1 or 2
   Flow flow = Flow::none;
-  std::vector<ListenAddress> listen;    // at least one; no address used twice in the file, and
-                                        // no address next to a wildcard of its family and port
+  std::vector<ListenAddress> listen;    // at least one (or interfaces); no address used twice in
+                                        // the file, and no address next to a wildcard of its
+                                        // family and port
+  // interfaces + listen_port: listen on every usable address of these interfaces, following
+  // them at run time (daemon/netwatch.hpp). Names of 1..15 characters, unique in the port.
+  std::vector<std::string> interfaces;
+  std::uint16_t listen_port = 0;        // 1..65535, required with interfaces, only with them
+  std::string serial;                   // DNS-SD "serial=": 1..64 printable ASCII, no spaces;
+                                        // empty = derived (daemon/device_serial.hpp)
   ControlMode control = ControlMode::shared;
 };
 
@@ -112,6 +119,11 @@ struct KeepaliveSection {
                                          // long closes the session; 0 = never, ..604800
 };
 
+// [discovery]: DNS-SD publishing through Avahi (dbus/discovery.hpp).
+struct DiscoverySection {
+  bool enabled = true;
+};
+
 struct Config {
   std::filesystem::path file;  // where it was read from (parse_config: its source argument)
   GatewaySection gateway;
@@ -120,6 +132,7 @@ struct Config {
   PairingSection pairing;
   TlsSection tls;
   KeepaliveSection keepalive;
+  DiscoverySection discovery;
 };
 
 std::string_view to_string(Confirm confirm);

@@ -19,6 +19,7 @@ Gateway::Gateway(Loop& loop, Config config, ktls::Identity identity, ClientStore
 Gateway::~Gateway() {
   // Sessions refer to relays and to this gateway: they go first.
   sessions_.clear();
+  netwatch_.reset();
   listeners_.clear();
   relays_.clear();
 }
@@ -58,6 +59,7 @@ Result<void> Gateway::start() {
     }
     relay.start();
   }
+  if (auto followed = follow_interfaces(); !followed) return followed.error();
   flush_store_periodically();
   return success();
 }
@@ -201,6 +203,8 @@ void Gateway::flush_store() {
 }
 
 void Gateway::shutdown() {
+  netwatch_.reset();  // no interface listeners (re)opened either
+  bind_retry_.reset();
   for (auto& listener : listeners_) listener->close();  // no new sessions while we close
   flush_store();
   log::info("Shutting down: closing " + std::to_string(sessions_.size()) + " sessions");

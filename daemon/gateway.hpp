@@ -10,7 +10,9 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <span>
 #include <string>
@@ -22,6 +24,7 @@
 #include "daemon/gateway_events.hpp"
 #include "daemon/listener.hpp"
 #include "daemon/loop.hpp"
+#include "daemon/netwatch.hpp"
 #include "daemon/pairing.hpp"
 #include "daemon/relay.hpp"
 #include "daemon/session.hpp"
@@ -97,6 +100,18 @@ class Gateway final : public ktls::PeerPolicy, public SessionHost, private Pairi
   // A setup code's verifier is in the state directory (ttygated --new-passcode).
   bool passcode_set() const;
 
+  // Where a port listens right now: its listen addresses and the live addresses of its
+  // interfaces (gateway_interfaces.cpp). ifindex: the interface an address belongs to, 0 when
+  // not one (a listen address other than a link-local one).
+  struct LiveListener {
+    std::string text;
+    int ifindex = 0;
+    bool loopback = false;
+  };
+  std::vector<LiveListener> live_listeners(const PortConfig& port) const;
+  // Called after live_listeners() changed (the DNS-SD publisher follows it); one watch.
+  void set_listener_watch(std::function<void()> watch) { listener_watch_ = std::move(watch); }
+
  private:
   // PairingObserver and PairingTimer (gateway_pairing.cpp).
   void pairing_window_changed() override;
@@ -113,6 +128,13 @@ class Gateway final : public ktls::PeerPolicy, public SessionHost, private Pairi
   void close_sessions_of(const ktls::Pin& pin, std::string_view reason);
 
   void on_accept(Relay& relay, UniqueFd fd, Peer peer);
+  // Interface ports (gateway_interfaces.cpp).
+  Result<void> follow_interfaces();
+  void interfaces_changed(const NetSnapshot& snapshot);
+  bool follow_port(Relay& relay, const NetSnapshot& snapshot);
+  void note_interfaces(const PortConfig& port, const NetSnapshot& snapshot);
+  Result<void> open_listener(Relay& relay, const ListenAddress& address);
+  void close_listener(const std::string& text);
   void rotate_ticket_keys();
   void flush_store_periodically();
   void flush_store();
@@ -140,6 +162,12 @@ class Gateway final : public ktls::PeerPolicy, public SessionHost, private Pairi
   std::unique_ptr<Pairing> pairing_;
   Op pairing_timer_;
   std::optional<ktls::pairing::PasscodeVerifier> passcode_;  // read as each "passcode" window opens
+  std::unique_ptr<NetWatch> netwatch_;  // only when a port names interfaces
+  std::map<std::string, std::map<std::string, int>> followed_;  // port -> listener text -> ifindex
+  std::map<std::string, bool> interface_present_;             // "eth0" -> seen in the last snapshot
+  std::set<std::string> failed_binds_;                         // logged once until they succeed
+  Op bind_retry_;
+  std::function<void()> listener_watch_;
 };
 
 }  // namespace ttygate::daemon

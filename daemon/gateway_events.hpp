@@ -30,6 +30,8 @@ class GatewayEvents {
   virtual void pairing_requested(const ktls::Pin&, std::string_view /*name*/, std::string_view /*code*/) {}
   virtual void pairing_completed(const Client&) {}
   virtual void pairing_failed(std::string_view /*reason*/) {}
+  // A port began or stopped listening on an address (an interface's address came or went).
+  virtual void listeners_changed() {}
 };
 
 }  // namespace ttygate::daemon

@@ -20,6 +20,7 @@
 #include "daemon/service_manager.hpp"
 #include "daemon/signals.hpp"
 #include "dbus/bus.hpp"
+#include "dbus/discovery.hpp"
 #include "dbus/gateway_object.hpp"
 
 namespace {
@@ -160,6 +161,7 @@ int run(const Config& config, bool use_bus) {
   std::signal(SIGPIPE, SIG_IGN);
   if (auto started = gateway.start(); !started) throw std::runtime_error("Failed to start: " + started.error().message());
   BusAttachment bus = use_bus ? attach_bus(loop, gateway) : BusAttachment{};
+  auto discovery = use_bus && config.discovery.enabled ? dbus::attach_discovery(loop, gateway) : dbus::DiscoveryAttachment{};
   auto button = watch_button(loop, config, gateway);
   const std::string running = "Gateway " + ktls::fingerprint(gateway.identity().pin) + " running with " +
                               std::to_string(gateway.clients().clients().size()) + " paired clients";

@@ -67,6 +67,24 @@ int get_ports(sd_bus*, const char*, const char*, const char*, sd_bus_message* re
   return r;
 }
 
+// a{sas}: port name -> the addresses it listens on now (interface ports follow their interfaces).
+int get_listeners(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void* userdata,
+                  sd_bus_error*) {
+  const Gateway& gateway = self(userdata).gateway();
+  int r = sd_bus_message_open_container(reply, 'a', "{sas}");
+  for (const auto& port : gateway.config().ports) {
+    if (r >= 0) r = sd_bus_message_open_container(reply, 'e', "sas");
+    if (r >= 0) r = sd_bus_message_append(reply, "s", port.name.c_str());
+    if (r >= 0) r = sd_bus_message_open_container(reply, 'a', "s");
+    for (const auto& live : gateway.live_listeners(port))
+      if (r >= 0) r = sd_bus_message_append(reply, "s", live.text.c_str());
+    if (r >= 0) r = sd_bus_message_close_container(reply);
+    if (r >= 0) r = sd_bus_message_close_container(reply);
+  }
+  if (r >= 0) r = sd_bus_message_close_container(reply);
+  return r;
+}
+
 // ---- org.ttygate.Gateway1 methods ----
 
 int method_start_pairing(sd_bus_message* m, void* userdata, sd_bus_error* error) {
@@ -154,6 +172,7 @@ const sd_bus_vtable kGatewayVtable[] = {
     SD_BUS_PROPERTY("Ports", "a(ssas)", get_ports, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("PairingConfirmation", "s", get_pairing_confirmation, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("PasscodeSet", "b", get_passcode_set, 0, 0),
+    SD_BUS_PROPERTY("Listeners", "a{sas}", get_listeners, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_METHOD_WITH_ARGS("StartPairing", SD_BUS_ARGS("u", seconds), SD_BUS_NO_RESULT, method_start_pairing, kWrite),
     SD_BUS_METHOD_WITH_ARGS("StopPairing", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_stop_pairing, kWrite),
     SD_BUS_METHOD_WITH_ARGS("ConfirmPairing", SD_BUS_ARGS("s", code), SD_BUS_NO_RESULT, method_confirm_pairing,
@@ -251,6 +270,11 @@ std::string GatewayObject::pairing_mode() const { return std::string(to_string(g
 
 void GatewayObject::pairing_changed() {
   sd_bus_emit_properties_changed(bus_.get(), kGatewayPath, kGatewayInterface, "PairingActive", nullptr);
+  bus_.kick();
+}
+
+void GatewayObject::listeners_changed() {
+  sd_bus_emit_properties_changed(bus_.get(), kGatewayPath, kGatewayInterface, "Listeners", nullptr);
   bus_.kick();
 }
 

@@ -43,6 +43,7 @@ class GatewayObject final : public daemon::GatewayEvents {
   void pairing_requested(const ktls::Pin& pin, std::string_view name, std::string_view code) override;
   void pairing_completed(const daemon::Client& client) override;
   void pairing_failed(std::string_view reason) override;
+  void listeners_changed() override;
 
  private:
   std::string pairing_mode() const;

@@ -258,8 +258,9 @@ TEST(ConfigLoading, AcceptsTheExampleInTheDocumentation) {
   const auto end = doc.find("```", start + 8);
   const Config config = parse_config(doc.substr(start + 8, end - start - 8), "docs/configuration.md");
 
-  ASSERT_EQ(config.ports.size(), 2u);
+  ASSERT_EQ(config.ports.size(), 3u);
   EXPECT_EQ(config.ports[1].parity, Parity::even);
+  EXPECT_EQ(config.ports[2].interfaces, (std::vector<std::string>{"eth0", "usb0"}));
   EXPECT_EQ(texts(config.limits.allow_from), (std::vector<std::string>{"192.168.10.0/24", "fe80::/10"}));
 }
 
@@ -323,9 +324,10 @@ const std::string kRates =
     "115200, 230400, 460800, 500000, 576000, 921600, 1000000, 1152000, 1500000, 2000000, 2500000, "
     "3000000, 3500000, 4000000";
 
-const std::string kRootKeys = "gateway, port, limits, pairing, tls, keepalive";
+const std::string kRootKeys = "gateway, port, limits, pairing, tls, keepalive, discovery";
 
-const std::string kPortKeys = "name, device, baud, data_bits, parity, stop_bits, flow, listen, control";
+const std::string kPortKeys =
+    "name, device, baud, data_bits, parity, stop_bits, flow, listen, control, interfaces, listen_port, serial";
 
 const BadFile kBadFiles[] = {
     // Syntax
@@ -393,7 +395,8 @@ const BadFile kBadFiles[] = {
     {"RejectsAPortWithoutADevice", "[[port]]\nname = \"bus\"\nlisten = [\"0.0.0.0:7000\"]\n",
      F + "port[0].device: required key is missing; expected an absolute path such as \"/dev/ttyUSB0\""},
     {"RejectsAPortWithoutListenAddresses", "[[port]]\nname = \"bus\"\ndevice = \"/dev/ttyUSB0\"\n",
-     F + "port[0].listen: required key is missing; expected an array of \"address:port\" strings"},
+     F + "port[0].listen: required key is missing; expected an array of \"address:port\" strings, or interfaces = "
+         "[...] with listen_port"},
     // Types and ranges
     {"RejectsABaudRateGivenAsAString", port_with("baud = \"9600\"\n"),
      F + "port[0].baud: expected a rate termios supports (" + kRates + "), got a string \"9600\""},

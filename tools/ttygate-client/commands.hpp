@@ -25,6 +25,9 @@ struct Settings {
   std::string expect_fingerprint;            // pair --expect-fingerprint
   std::string passcode;                      // pair --passcode: the gateway's setup code ("-": read stdin)
   std::filesystem::path link;                // bridge --link
+  std::string serial;                        // discover/pair --serial: the advertised serial number
+  bool json = false;                         // discover --json
+  std::string expect_prefix;                 // pair --serial: the advertised fingerprint prefix (fp=)
 };
 
 int run_pair(const Settings& settings, const std::string& target);
@@ -33,6 +36,8 @@ int run_bridge(const Settings& settings, const std::string& target);
 int run_list(const Settings& settings);
 int run_forget(const Settings& settings, const std::string& name);
 int run_fingerprint(const Settings& settings);
+int run_discover(const Settings& settings);        // discover.cpp
+int run_pair_by_serial(const Settings& settings);  // discover.cpp
 
 // Shared by the commands (context.cpp).
 std::filesystem::path default_dir();  // $XDG_CONFIG_HOME/ttygate, else ~/.config/ttygate

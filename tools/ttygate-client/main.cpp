@@ -20,6 +20,10 @@ constexpr const char* kUsage =
     "  pair HOST[:PORT]           pair while the gateway's pairing window is open\n"
     "      [--name NAME] [--expect-fingerprint FP] [--passcode CODE|-]\n"
     "                             CODE: the 8-digit setup code printed on the gateway\n"
+    "  pair --serial S            pair with the gateway announcing serial S on the LAN (DNS-SD, Avahi)\n"
+    "  discover [--serial S] [--json]\n"
+    "                             gateways announced on the LAN: NAME ADDRESS SERIAL PORT FINGERPRINT\n"
+    "                             (an unsigned hint: the pinned key is the check)\n"
     "  connect NAME|HOST[:PORT]   relay stdin/stdout to the device (Ctrl-] ends it on a terminal)\n"
     "  bridge NAME --link PATH    a local pty at PATH for existing serial software; reconnects\n"
     "  list                       paired gateways: NAME HOST:PORT FINGERPRINT\n"
@@ -27,7 +31,7 @@ constexpr const char* kUsage =
     "  fingerprint                this client's fingerprint (makes its key on first use)\n"
     "\n"
     "  -d, --identity-dir DIR     key, certificate and known gateways (default $XDG_CONFIG_HOME/ttygate)\n"
-    "  -t, --timeout SECONDS      for the TCP connection and handshake (default 10)\n"
+    "  -t, --timeout SECONDS      for the TCP connection and handshake, and for discovery (default 10)\n"
     "      --stats                print handshake time and bytes to stderr\n"
     "  -V, --version\n"
     "Exit codes: 0 ok, 1 failure, 2 usage, 3 the gateway's key differs from its pin, 4 pairing refused\n"
@@ -46,12 +50,13 @@ std::chrono::milliseconds parse_timeout(const char* text) {
 }
 
 std::vector<std::string> parse_options(int argc, char** argv, Settings& s) {
-  enum { kStats = 256, kName, kExpect, kLink, kPasscode };
+  enum { kStats = 256, kName, kExpect, kLink, kPasscode, kSerial, kJson };
   static const option longs[] = {
       {"identity-dir", required_argument, nullptr, 'd'}, {"timeout", required_argument, nullptr, 't'},
       {"stats", no_argument, nullptr, kStats}, {"name", required_argument, nullptr, kName},
       {"expect-fingerprint", required_argument, nullptr, kExpect}, {"link", required_argument, nullptr, kLink},
-      {"passcode", required_argument, nullptr, kPasscode},
+      {"passcode", required_argument, nullptr, kPasscode}, {"serial", required_argument, nullptr, kSerial},
+      {"json", no_argument, nullptr, kJson},
       {"help", no_argument, nullptr, 'h'}, {"version", no_argument, nullptr, 'V'}, {nullptr, 0, nullptr, 0}};
   s.dir = default_dir();
   for (int c; (c = getopt_long(argc, argv, "d:t:hV", longs, nullptr)) != -1;) {
@@ -63,6 +68,8 @@ std::vector<std::string> parse_options(int argc, char** argv, Settings& s) {
       case kExpect: s.expect_fingerprint = optarg; break;
       case kPasscode: s.passcode = optarg; break;
       case kLink: s.link = optarg; break;
+      case kSerial: s.serial = optarg; break;
+      case kJson: s.json = true; break;
       case 'h': std::fputs(kUsage, stdout); std::exit(kExitOk);
       case 'V': std::puts("ttygate-client " TTYGATE_VERSION); std::exit(kExitOk);
       default: usage_error("unknown option");
@@ -80,7 +87,9 @@ int dispatch(const std::vector<std::string>& args, Settings& s) {
   };
   if (!s.name.empty() && !valid_gateway_name(s.name))
     usage_error("--name: use letters, digits, '.', '_' and '-' (at most 64, not first '-' or '.')");
+  if (command == "pair" && !s.serial.empty()) return arguments(0), run_pair_by_serial(s);
   if (command == "pair") return arguments(1), run_pair(s, args[1]);
+  if (command == "discover") return arguments(0), run_discover(s);
   if (command == "connect") return arguments(1), run_connect(s, args[1]);
   if (command == "bridge") {
     arguments(1);

@@ -34,6 +34,13 @@ Result<std::string> choose_name(const Settings& settings, const GatewayStore& st
   return name;
 }
 
+bool fingerprint_has_prefix(const ktls::Pin& pin, const std::string& prefix) {
+  std::string letters;
+  for (char c : ktls::fingerprint(pin))
+    if (c != '-') letters.push_back(c);
+  return letters.starts_with(prefix);
+}
+
 int usage(const std::string& what) {
   say(what);
   return kExitUsage;
@@ -103,6 +110,13 @@ int run_pair(const Settings& settings, const std::string& target) {
       return kExitKeyMismatch;
     }
     return fail("reach the gateway", connection.error());
+  }
+  // pair --serial: the advertised prefix is a hint anyone could send; a key that does not match
+  // it is not the gateway that was looked for.
+  if (!settings.expect_prefix.empty() && !fingerprint_has_prefix(connection->pin, settings.expect_prefix)) {
+    say("the gateway at " + endpoint->text() + " presented " + ktls::fingerprint(connection->pin) +
+        ", which does not start with its advertised " + settings.expect_prefix + "; nothing was paired");
+    return kExitKeyMismatch;
   }
   if (settings.stats) say("handshake: " + describe(connection->stats));
   SSL* ssl = connection->channel->ssl();

@@ -22,7 +22,7 @@ EXTERNALSRC_BUILD ?= "${WORKDIR}/build"
 inherit externalsrc
 PV = "0.1.0+git"
 
-DEPENDS = "openssl liburing systemd tomlplusplus"
+DEPENDS = "openssl liburing systemd tomlplusplus libnl"
 
 inherit cmake pkgconfig systemd useradd features_check
 
