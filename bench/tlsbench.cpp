@@ -365,6 +365,12 @@ int cmd_storm(const Args& a) {
       .add("handshakes_s", last_handshake_s).add("dial_spread_ms", percentile(dial_ms, 1.0))
       .add("tick_ms", o.tick_ms).add("ticks", static_cast<double>(storm.ticks()))
       .add("server_cpu_s", u1.cpu_s - u0.cpu_s).add("client_cpu_s", cpu_s(c1) - cpu_s(c0))
+      // Every client still connected and relaying: the gateway's memory per live session (under
+      // a full storm it includes the resumable session each one was given).
+      .add("rss_kib_before", static_cast<double>(u0.rss_kib)).add("rss_kib_after", static_cast<double>(u1.rss_kib))
+      .add("rss_kib_per_session", relaying_s.empty() ? 0.0
+                                  : (static_cast<double>(u1.rss_kib) - static_cast<double>(u0.rss_kib)) /
+                                        static_cast<double>(relaying_s.size()))
       .add("start_monotonic_s", static_cast<double>(t0) / 1e9);  // to cut a profile to the storm
   add_spread(j, "connect", connect_ms);
   add_spread(j, "handshake", handshake_ms);

@@ -29,12 +29,11 @@ Result<void> Gateway::start() {
   if (!tls) return tls.error();
   tls_ = std::move(*tls);
   if (config_.tls.ticket_lifetime.count() > 0) {
-    // One ticket per handshake: clients keep the newest and every resumption renews it. Each
-    // ticket costs OpenSSL 3.0 an encode-decode-encode of the session, client certificate
-    // included: a second one added a tenth to a full handshake's CPU.
-    auto resumable = ktls::enable_resumption(tls_.get(), ticket_keys_, *this, config_.tls.ticket_lifetime, 1);
+    // One ticket per handshake: clients keep the newest and every resumption renews it. The
+    // ticket names a session kept here (ktls/session_cache.hpp): a resumption decodes nothing.
+    auto resumable = session_cache_.attach(tls_.get(), *this, 1);
     if (!resumable) return resumable.error();
-    rotate_ticket_keys();
+    expire_cached_sessions();
   }
   if (config_.tls.kernel == KernelTls::automatic) kernel_tls_ = ktls::probe_kernel_tls();
   else
@@ -135,13 +134,16 @@ bool Gateway::admit_resumption(SSL* ssl, const ktls::Pin& pin) {
   return false;
 }
 
-// A ticket key seals tickets for one lifetime and opens them for one more: a ticket never
-// outlives two lifetimes, and a stolen key stops being useful soon.
-void Gateway::rotate_ticket_keys() {
-  ticket_rotation_.set(loop_, loop_.timeout(config_.tls.ticket_lifetime, [this](int) {
-    if (auto rotated = ticket_keys_.rotate(); !rotated)
-      log::error("Failed to rotate ticket keys: " + rotated.error().message() + "; keeping the current ones");
-    rotate_ticket_keys();
+void Gateway::forget_resumable_sessions(const ktls::Pin& pin, const std::string& name) {
+  if (std::size_t n = session_cache_.evict(pin))
+    log::info("Client \"" + name + "\": " + std::to_string(n) + " resumable session(s) forgotten");
+}
+
+// An expired session is refused when presented anyway; the sweep only returns its memory.
+void Gateway::expire_cached_sessions() {
+  session_expiry_.set(loop_, loop_.timeout(config_.tls.ticket_lifetime, [this](int) {
+    session_cache_.expire();
+    expire_cached_sessions();
   }));
 }
 

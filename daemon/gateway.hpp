@@ -31,7 +31,7 @@
 #include "daemon/source_limit.hpp"
 #include "ktls/identity.hpp"
 #include "ktls/offload.hpp"
-#include "ktls/tickets.hpp"
+#include "ktls/session_cache.hpp"
 #include "ktls/tls_context.hpp"
 
 namespace ttygate::daemon {
@@ -135,7 +135,9 @@ class Gateway final : public ktls::PeerPolicy, public SessionHost, private Pairi
   void note_interfaces(const PortConfig& port, const NetSnapshot& snapshot);
   Result<void> open_listener(Relay& relay, const ListenAddress& address);
   void close_listener(const std::string& text);
-  void rotate_ticket_keys();
+  void expire_cached_sessions();
+  // Its tickets name nothing any more: the next connection is a full handshake.
+  void forget_resumable_sessions(const ktls::Pin& pin, const std::string& name);
   void flush_store_periodically();
   void flush_store();
 
@@ -145,8 +147,11 @@ class Gateway final : public ktls::PeerPolicy, public SessionHost, private Pairi
   ClientStore store_;
   SslCtxPtr tls_;
   ktls::KernelTlsSupport kernel_tls_;
-  ktls::TicketKeys ticket_keys_;
-  Op ticket_rotation_;
+  // Resumable sessions of paired clients, one per client usually (each resumption renews it):
+  // room for every client of a large site reconnecting at once.
+  static constexpr std::size_t kCachedSessions = 8192;
+  ktls::SessionCache session_cache_{kCachedSessions, config_.tls.ticket_lifetime};
+  Op session_expiry_;
   Op store_flush_;
   Op heap_trim_;
   std::vector<std::unique_ptr<Relay>> relays_;

@@ -47,6 +47,7 @@ Result<void> Gateway::remove_client(const ktls::Pin& pin) {
   std::string name = client->name;
   if (auto removed = store_.remove(pin); !removed) return removed.error();
   log::notice("Removed client \"" + name + "\" " + ktls::fingerprint(pin));
+  forget_resumable_sessions(pin, name);  // its tickets now name nothing
   close_sessions_of(pin, "client removed");
   events_->client_removed(pin);
   return success();
@@ -73,6 +74,7 @@ Result<void> Gateway::set_client_role(const ktls::Pin& pin, std::string_view rol
   // Every change replaces the store's clients: look the client up again, never reuse `client`.
   const Client& changed = *store_.find(pin);
   log::notice("Client \"" + changed.name + "\" now has role " + std::string(to_string(*parsed)));
+  forget_resumable_sessions(pin, changed.name);  // it reconnects with a full handshake, in its new role
   close_sessions_of(pin, "role changed");
   events_->client_changed(changed, GatewayEvents::ClientField::role);
   return success();

@@ -61,6 +61,8 @@ class Loop {
   // One round: submit, wait for at least one completion (or the timeout), dispatch the batch,
   // run deferred work. Returns the number of completions handled. For tests and run().
   unsigned run_once(std::chrono::milliseconds max_wait = std::chrono::milliseconds(-1));
+  // IORING_SETUP_* flags the ring was made with (kernels before 6.1 refuse the deferred ones).
+  unsigned setup_flags() const { return ring_.flags; }
 
  private:
   struct Slot {

@@ -13,6 +13,7 @@
 #include "common/log.hpp"
 #include "daemon/button.hpp"
 #include "daemon/config.hpp"
+#include "daemon/fd_limit.hpp"
 #include "daemon/gateway.hpp"
 #include "daemon/loop.hpp"
 #include "daemon/passcode.hpp"
@@ -147,7 +148,21 @@ std::unique_ptr<ButtonWatch> watch_button(Loop& loop, const Config& config, Gate
   return std::make_unique<ButtonWatch>(loop, std::move(*source), debounce, [&gateway] { gateway.button_pressed(); });
 }
 
+// One fd per session: a storm of thousands of clients needs more than the usual soft 1024.
+void raise_own_fd_limit() {
+  constexpr rlim_t kFew = 8192;  // below this, say how many clients fit
+  auto limit = raise_fd_limit();
+  if (!limit) return log::warning("Failed to raise the file descriptor limit: " + limit.error().message() + ", ignoring");
+  if (limit->after > limit->before)
+    log::info("File descriptors: soft limit raised from " + std::to_string(limit->before) + " to " +
+              std::to_string(limit->after));
+  if (limit->after < kFew)
+    log::warning("File descriptors: limited to " + std::to_string(limit->after) +
+                 " by the hard limit: fewer clients than that can be connected at once (LimitNOFILE= raises it)");
+}
+
 int run(const Config& config, bool use_bus) {
+  raise_own_fd_limit();
   auto identity = or_fail(load_gateway_identity(config), "load the gateway identity");
   auto store = or_fail(ClientStore::open(client_store_path(config)), "load the client store");
   Loop loop;

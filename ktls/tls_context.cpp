@@ -40,8 +40,10 @@ Result<SslCtxPtr> make_context(const SSL_METHOD* method, const Identity& identit
   SSL_CTX_set_recv_max_early_data(c, 0);
   SSL_CTX_set_read_ahead(c, 0);
   // Idle sessions keep no record buffers; partial writes let the relay queue the rest itself.
+  // No auto chain: the certificate is self-signed and pinned, there is no chain to send, and
+  // OpenSSL would otherwise run a chain build (X509_verify_cert) on it in every handshake.
   SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
-                          SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+                          SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_NO_AUTO_CHAIN);
   if (SSL_CTX_use_certificate(c, identity.certificate.get()) != 1 ||
       SSL_CTX_use_PrivateKey(c, identity.key.get()) != 1 || SSL_CTX_check_private_key(c) != 1)
     return openssl_error("loading own certificate and key");
@@ -60,7 +62,7 @@ bool FixedPinPolicy::admit(SSL*, const Pin& pin) {
 Result<SslCtxPtr> make_server_context(const Identity& identity, PeerPolicy& policy) {
   auto ctx = make_context(TLS_server_method(), identity, policy);
   if (!ctx) return ctx;
-  // No tickets unless enable_resumption() (tickets.hpp) turns them on; never a stateful cache.
+  // No tickets unless a SessionCache (session_cache.hpp) is attached.
   SSL_CTX_set_num_tickets(ctx->get(), 0);
   SSL_CTX_set_session_cache_mode(ctx->get(), SSL_SESS_CACHE_OFF);
   return ctx;

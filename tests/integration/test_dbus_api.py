@@ -303,7 +303,7 @@ def test_a_resumed_session_says_so_and_a_removed_clients_ticket_gets_nothing(gat
     assert refused(resume_after_removal)  # the ticket is ignored, the full handshake refused
     assert refused(lambda: gateway.connect(*client))
     assert device.read_for(0.5) == b""
-    assert "no longer a paired client" in gateway.log()
+    assert '"laptop": 1 resumable session(s) forgotten' in gateway.log()  # the renewed ticket
     assert "unknown client key" in gateway.log()
 
 
@@ -317,6 +317,24 @@ def test_a_new_role_closes_the_clients_sessions_so_they_reconnect_with_it(gatewa
     with gateway.connect(*client) as s:
         s.sendall(b"ignored\n")
         assert device.read_for(0.5) == b""  # monitor input never reaches the device
+
+
+def test_a_re_roled_clients_ticket_does_not_resume(gateway, bus, client, device):
+    ctx = gateway.tls_context(*client)
+    with resume_with(gateway, ctx, None) as first:
+        first.sendall(b"1")
+        assert device.read(1) == b"1"
+        device.write(b"2")
+        assert recv_exactly(first, 1) == b"2"  # takes in the ticket too
+        ticket = first.session
+    bus.busctl("set-property", SERVICE, client_path_of(bus, "laptop"), CLIENT, "Role", "s", "monitor")
+    gateway.wait_log('"laptop": 1 resumable session(s) forgotten')
+    with resume_with(gateway, ctx, ticket) as second:
+        second.sendall(b"ignored\n")
+        device.write(b"3")
+        assert recv_exactly(second, 1) == b"3"
+        assert not second.session_reused  # a full handshake, admitted in the new role
+    assert device.read_for(0.5) == b""  # monitor input never reaches the device
 
 
 def test_gateway_without_a_bus_says_so_and_keeps_relaying(gateway_factory, client, device, tmp_path):
