@@ -44,6 +44,11 @@ class Gateway final : public ktls::PeerPolicy, public SessionHost, private Pairi
   Result<void> start();
   // close_notify to every session, then stop the loop.
   void shutdown();
+  // SIGHUP (gateway_reload.cpp): applies the [[port]] tables of an already parsed fresh
+  // configuration. A port whose table is unchanged keeps its listeners, device and sessions;
+  // a removed port closes its sessions (close_notify) and listeners; a changed one is removed
+  // and added again. The other sections are read at start only. Returns the summary line.
+  std::string reload(const Config& fresh);
 
   Loop& loop() override { return loop_; }
   const Config& config() const override { return config_; }
@@ -112,6 +117,22 @@ class Gateway final : public ktls::PeerPolicy, public SessionHost, private Pairi
   Result<void> load_passcode();
   void close_sessions_of(const ktls::Pin& pin, std::string_view reason);
 
+  // One [[port]] at run time: its relay and the listeners that feed it (destroyed first).
+  struct Port {
+    std::unique_ptr<Relay> relay;
+    std::vector<std::unique_ptr<Listener>> listeners;
+  };
+  // Binds the port's listeners and starts its relay; nothing is kept when a bind fails.
+  Result<void> open_port(const PortConfig& port);
+  // Takes the port out of service: listeners closed now, sessions closed (close_notify), the
+  // relay destroyed once they are gone.
+  void retire_port(std::size_t index, std::string_view reason);
+  template <class F>
+  void for_each_listener(F&& f) {
+    for (Port& port : ports_)
+      for (auto& listener : port.listeners) f(*listener);
+  }
+
   void on_accept(Relay& relay, UniqueFd fd, Peer peer);
   void rotate_ticket_keys();
   void flush_store_periodically();
@@ -127,8 +148,7 @@ class Gateway final : public ktls::PeerPolicy, public SessionHost, private Pairi
   Op ticket_rotation_;
   Op store_flush_;
   Op heap_trim_;
-  std::vector<std::unique_ptr<Relay>> relays_;
-  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::vector<Port> ports_;
   std::map<std::uint64_t, std::unique_ptr<Session>> sessions_;
   std::uint64_t next_session_id_ = 1;
   unsigned handshaking_ = 0;

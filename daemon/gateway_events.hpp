@@ -30,6 +30,8 @@ class GatewayEvents {
   virtual void pairing_requested(const ktls::Pin&, std::string_view /*name*/, std::string_view /*code*/) {}
   virtual void pairing_completed(const Client&) {}
   virtual void pairing_failed(std::string_view /*reason*/) {}
+  // A reload changed the [[port]] tables (Gateway::config().ports).
+  virtual void ports_changed() {}
 };
 
 }  // namespace ttygate::daemon

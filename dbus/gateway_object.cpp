@@ -151,7 +151,7 @@ const sd_bus_vtable kGatewayVtable[] = {
     SD_BUS_PROPERTY("KernelTLS", "b", get_kernel_tls, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("PairingActive", "b", get_pairing_active, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("PairingRemaining", "u", get_pairing_remaining, 0, 0),
-    SD_BUS_PROPERTY("Ports", "a(ssas)", get_ports, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Ports", "a(ssas)", get_ports, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("PairingConfirmation", "s", get_pairing_confirmation, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("PasscodeSet", "b", get_passcode_set, 0, 0),
     SD_BUS_METHOD_WITH_ARGS("StartPairing", SD_BUS_ARGS("u", seconds), SD_BUS_NO_RESULT, method_start_pairing, kWrite),
@@ -251,6 +251,11 @@ std::string GatewayObject::pairing_mode() const { return std::string(to_string(g
 
 void GatewayObject::pairing_changed() {
   sd_bus_emit_properties_changed(bus_.get(), kGatewayPath, kGatewayInterface, "PairingActive", nullptr);
+  bus_.kick();
+}
+
+void GatewayObject::ports_changed() {
+  sd_bus_emit_properties_changed(bus_.get(), kGatewayPath, kGatewayInterface, "Ports", nullptr);
   bus_.kick();
 }
 
