@@ -7,6 +7,7 @@ import socket
 import pytest
 
 from conftest import PtyDevice, free_port, recv_exactly
+from dbus_helpers import GATEWAY, SERVICE, bus, start_on_bus  # noqa: F401
 
 RELOADED = "Reloaded "
 
@@ -142,3 +143,17 @@ def test_a_bad_file_is_one_logged_line_and_the_running_configuration_stays(runni
     reload(g, expect="Failed to reload")
     assert RELOADED not in g.log()
     assert echoes(s1, b"one still") and echoes(s2, b"two still")
+
+
+def test_a_reload_signals_the_new_ports_on_d_bus(gateway_factory, device, second_device, client, bus):
+    g = gateway_factory()
+    g.add_client(client[0], "laptop")
+    start_on_bus(g, bus)
+    monitor = bus.monitor()
+    two = free_port()
+    write_config(g, port_table("toy", device, g.port), port_table("two", second_device, two))
+    reload(g)
+    monitor.wait_for(r'PropertiesChanged(.|\n)*"Ports"(.|\n)*string "two"')
+    monitor.stop()
+    ports = bus.get(GATEWAY, SERVICE, "Ports")
+    assert '"toy"' in ports and '"two"' in ports and f"127.0.0.1:{two}" in ports, ports

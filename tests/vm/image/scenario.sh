@@ -40,8 +40,7 @@ echo_check() {
   cmp -s payload.$1 got.$1
 }
 finish() {
-  show="$(journal | tail -30)"
-  [ "$FAILED" -gt 0 ] && printf '%s\n' "$show" | sed 's/^/VMTEST INFO journal: /'
+  [ "$FAILED" -gt 0 ] && journal | tail -30 | sed 's/^/VMTEST INFO journal: /'
   info "scenario done after $(cut -d' ' -f1 /proc/uptime) s"
   echo "VMTEST DONE"
   systemctl poweroff --force --force
@@ -71,6 +70,10 @@ CONF
 systemctl start ttygated  # Type=notify: returns once READY=1 arrived (or fails)
 check "systemctl start returns once READY=1 arrived: the unit is active" "$(systemctl status ttygated --no-pager 2>&1 | tail -5)" \
   [ "$(systemctl is-active ttygated)" = active ]
+if [ "$(systemctl is-active ttygated)" != active ]; then
+  journal | tail -40 | sed 's/^/VMTEST INFO journal: /'
+  exit 1  # nothing else can be shown without a running daemon
+fi
 PID=$(main_pid)
 check "ttygated runs as user ttygate" "$(ps -o user=,group= -p $PID)" [ "$(ps -o user= -p $PID)" = ttygate ]
 status=/proc/$PID/status
