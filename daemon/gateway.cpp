@@ -50,8 +50,10 @@ Result<void> Gateway::start() {
   return success();
 }
 
-Result<void> Gateway::open_port(const PortConfig& config) {
-  Port port{std::make_unique<Relay>(loop_, config), {}};
+Result<void> Gateway::open_port(const PortConfig& table) {
+  auto owned = std::make_unique<const PortConfig>(table);
+  const PortConfig& config = *owned;
+  Port port{std::move(owned), std::make_unique<Relay>(loop_, config), {}};
   Relay& relay = *port.relay;
   for (const ListenAddress& address : config.listen) {
     auto fd = Listener::bind(address);

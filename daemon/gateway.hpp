@@ -117,8 +117,10 @@ class Gateway final : public ktls::PeerPolicy, public SessionHost, private Pairi
   Result<void> load_passcode();
   void close_sessions_of(const ktls::Pin& pin, std::string_view reason);
 
-  // One [[port]] at run time: its relay and the listeners that feed it (destroyed first).
+  // One [[port]] at run time: its own copy of its table (a reload replaces config_.ports), its
+  // relay and the listeners that feed it (destroyed first).
   struct Port {
+    std::unique_ptr<const PortConfig> config;
     std::unique_ptr<Relay> relay;
     std::vector<std::unique_ptr<Listener>> listeners;
   };

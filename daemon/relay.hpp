@@ -78,7 +78,7 @@ class Relay {
   void wake_blocked();
 
   Loop& loop_;
-  const PortConfig port_;  // a copy: a reload replaces the configuration it came from
+  const PortConfig& port_;
   UniqueFd tty_;
   Op read_op_;
   Op write_op_;

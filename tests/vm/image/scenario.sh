@@ -111,7 +111,8 @@ check "systemd-analyze security rates the running unit 1.5 or better" "exposure 
 check "busctl on the system bus sees $DEST" "$(busctl --system list --no-pager | grep -i ttygate)" \
   sh -c "busctl --system list --no-pager | grep -q '^$DEST '"
 # Each call runs first, so its error output can be shown by the check.
-busctl --system call $DEST $OBJ $IFACE AddClient sss "$(cat phone.crt)" phone control > add.out 2>&1
+# "--": the PEM argument starts with dashes.
+busctl --system -- call $DEST $OBJ $IFACE AddClient sss "$(cat phone.crt)" phone control > add.out 2>&1
 check "root manages: AddClient pins the phone" "$(cat add.out)" grep -q '^o "/org/ttygate/Gateway1/client/' add.out
 runuser -u ttyadmin -- busctl --system call $DEST $OBJ $IFACE StartPairing u 30 > op.out 2>&1 &&
   runuser -u ttyadmin -- busctl --system call $DEST $OBJ $IFACE StopPairing >> op.out 2>&1
