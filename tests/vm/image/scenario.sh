@@ -163,7 +163,7 @@ check "systemctl reload succeeds" "$(journal | tail -3)" systemctl reload ttygat
 check "the reload applied the new [[port]]" "$(journal | tail -5)" \
   wait_for 30 journal_has "1 ports added, 0 removed, 0 changed, 1 unchanged"
 check "the new port accepts the pinned client" "$(journal | tail -5)" \
-  sh -c "(sleep 4) | openssl s_client -connect 127.0.0.1:$PORT2 -cert phone.crt -key phone.key -quiet > /dev/null 2>&1; journalctl -u ttygated -o cat --no-pager | grep -q 'relaying on port serial2'"
+  sh -c "(sleep 4) | timeout 60 openssl s_client -connect 127.0.0.1:$PORT2 -cert phone.crt -key phone.key -quiet -no_ign_eof > /dev/null 2>&1; journalctl -u ttygated -o cat --no-pager | grep -q 'relaying on port serial2'"
 check "the session on the unchanged port survived the reload" "$(journal | grep closed: | tail -2)" \
   sh -c "! journalctl -u ttygated -o cat --no-pager | grep -q 'port changed by a reload\|port removed by a reload' && kill -0 $held"
 check "the unit stayed active, same main PID" "$(systemctl is-active ttygated) $(main_pid)" \
