@@ -43,7 +43,9 @@ client() {  # client WHO [PORT] S_CLIENT_ARGS...
 # echo_check WHO [PORT]: a payload through the gateway to the device and back, byte-exact.
 echo_check() {
   head -c 2000 /dev/urandom | od -An -tx1 | tr -d ' \n' | head -c 3000 > payload.$1
-  (cat payload.$1; sleep 8) | client "$@" -no_ign_eof -nocommands > got.$1 2> err.$1 &
+  # stdin stays open until the echo is in (s_client -no_ign_eof leaves at its end); a loaded
+  # host can stretch a TCG guest's handshake and UART round trip to many seconds.
+  (cat payload.$1; sleep 90) | client "$@" -no_ign_eof -nocommands > got.$1 2> err.$1 &
   c=$!
   wait_for 60 size_at_least got.$1 3000
   kill $c 2>/dev/null; wait $c 2>/dev/null
