@@ -20,8 +20,7 @@ Gateway::~Gateway() {
   // Sessions refer to relays and to this gateway: they go first.
   sessions_.clear();
   netwatch_.reset();
-  listeners_.clear();
-  relays_.clear();
+  ports_.clear();
 }
 
 Result<void> Gateway::start() {
@@ -45,21 +44,31 @@ Result<void> Gateway::start() {
   } else {
     log::info("Kernel TLS unavailable (" + kernel_tls_.reason + "): TLS stays in user space");
   }
-  for (const PortConfig& port : config_.ports) {
-    auto& relay = *relays_.emplace_back(std::make_unique<Relay>(loop_, port));
-    for (const ListenAddress& address : port.listen) {
-      auto fd = Listener::bind(address);
-      if (!fd) return fd.error();
-      listeners_.push_back(std::make_unique<Listener>(
-          loop_, std::move(*fd), address.text, config_.limits.allow_from,
-          [this, &relay](UniqueFd client, Peer peer) { on_accept(relay, std::move(client), std::move(peer)); }));
-      listeners_.back()->start();
-      log::info("Port " + port.name + ": listening on " + address.text);
-    }
-    relay.start();
-  }
+  for (const PortConfig& port : config_.ports)
+    if (auto opened = open_port(port); !opened) return opened.error();
   if (auto followed = follow_interfaces(); !followed) return followed.error();
   flush_store_periodically();
+  return success();
+}
+
+Result<void> Gateway::open_port(const PortConfig& table) {
+  auto owned = std::make_unique<const PortConfig>(table);
+  const PortConfig& config = *owned;
+  Port port{std::move(owned), std::make_unique<Relay>(loop_, config), {}};
+  Relay& relay = *port.relay;
+  for (const ListenAddress& address : config.listen) {
+    auto fd = Listener::bind(address);
+    if (!fd) return fd.error();
+    port.listeners.push_back(std::make_unique<Listener>(
+        loop_, std::move(*fd), address.text, config_.limits.allow_from,
+        [this, &relay](UniqueFd client, Peer peer) { on_accept(relay, std::move(client), std::move(peer)); }));
+  }
+  for (auto& listener : port.listeners) {
+    listener->start();
+    log::info("Port " + config.name + ": listening on " + listener->text(), {log::port(config.name)});
+  }
+  relay.start();
+  ports_.push_back(std::move(port));
   return success();
 }
 
@@ -91,7 +100,7 @@ void Gateway::on_accept(Relay& relay, UniqueFd fd, Peer peer) {
                        .first->second;
   if (++handshaking_ == config_.limits.max_handshakes) {
     log::notice("Pausing accept: " + std::to_string(handshaking_) + " handshakes in progress (limits.max_handshakes)");
-    for (auto& listener : listeners_) listener->pause();
+    for_each_listener([](Listener& listener) { listener.pause(); });
   }
   session.start(config_.limits.handshake_timeout);
 }
@@ -103,12 +112,16 @@ bool Gateway::admit(SSL* ssl, const ktls::Pin& pin) {
   std::string who = "Session " + std::to_string(session->id()) + " (" + session->peer().text + ")";
   if (!client && pairing_->open()) {
     // A pairing candidate: admitted to finish the handshake, never to the relay until confirmed.
-    log::notice(who + ": unknown client key " + ktls::fingerprint(pin) + " during a pairing window");
+    log::notice(who + ": unknown client key " + ktls::fingerprint(pin) + " during a pairing window",
+                {log::port(session->relay().port().name), log::client(ktls::fingerprint(pin)),
+                 log::peer(session->peer().text), log::session(session->id())});
     session->set_candidate(pin);
     return true;
   }
   if (auto why = admission(pin, session->relay())) {
-    log::notice(who + ": refused: " + *why);
+    log::notice(who + ": refused: " + *why,
+                {log::message_id(log::kAuthorisationFailed), log::port(session->relay().port().name),
+                 log::client(ktls::fingerprint(pin)), log::peer(session->peer().text), log::session(session->id())});
     return false;
   }
   session->set_client(pin, client->role);
@@ -130,7 +143,9 @@ bool Gateway::admit_resumption(SSL* ssl, const ktls::Pin& pin) {
   if (store_.find(pin)) return admit(ssl, pin);
   auto* session = static_cast<Session*>(SSL_get_app_data(ssl));
   log::notice("Session " + std::to_string(session ? session->id() : 0) + ": ticket of " + ktls::fingerprint(pin) +
-              " ignored: no longer a paired client");
+                  " ignored: no longer a paired client",
+              {log::message_id(log::kAuthorisationFailed), log::client(ktls::fingerprint(pin)),
+               log::peer(session ? session->peer().text : ""), log::session(session ? session->id() : 0)});
   return false;
 }
 
@@ -149,7 +164,10 @@ void Gateway::expire_cached_sessions() {
 
 bool Gateway::admit_established(const Session& session) {
   if (auto why = admission(session.pin(), session.relay(), session.role())) {
-    log::notice("Session " + std::to_string(session.id()) + " (" + session.peer().text + "): refused after the handshake: " + *why);
+    log::notice("Session " + std::to_string(session.id()) + " (" + session.peer().text + "): refused after the handshake: " + *why,
+                {log::message_id(log::kAuthorisationFailed), log::port(session.relay().port().name),
+                 log::client(ktls::fingerprint(session.pin())), log::peer(session.peer().text),
+                 log::session(session.id())});
     return false;
   }
   // last_seen is for people ("when did the laptop last connect"): it is kept in memory and
@@ -169,7 +187,7 @@ void Gateway::handshake_finished(const Peer& peer) {
   handshakes_by_source_.finish(SourceLimit::key_of(peer.addr));
   if (handshaking_-- == config_.limits.max_handshakes) {
     log::info("Resuming accept");
-    for (auto& listener : listeners_) listener->resume();
+    for_each_listener([](Listener& listener) { listener.resume(); });
   }
   if (handshaking_ == 0 && !heap_trim_.armed()) {
     // A handshake allocates tens of KiB and frees them again (after a kernel hand-over, the SSL
@@ -207,7 +225,7 @@ void Gateway::flush_store() {
 void Gateway::shutdown() {
   netwatch_.reset();  // no interface listeners (re)opened either
   bind_retry_.reset();
-  for (auto& listener : listeners_) listener->close();  // no new sessions while we close
+  for_each_listener([](Listener& listener) { listener.close(); });  // no new sessions while we close
   flush_store();
   log::info("Shutting down: closing " + std::to_string(sessions_.size()) + " sessions");
   for (auto& [id, session] : sessions_) session->close("gateway shutting down");

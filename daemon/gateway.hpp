@@ -47,6 +47,11 @@ class Gateway final : public ktls::PeerPolicy, public SessionHost, private Pairi
   Result<void> start();
   // close_notify to every session, then stop the loop.
   void shutdown();
+  // SIGHUP (gateway_reload.cpp): applies the [[port]] tables of an already parsed fresh
+  // configuration. A port whose table is unchanged keeps its listeners, device and sessions;
+  // a removed port closes its sessions (close_notify) and listeners; a changed one is removed
+  // and added again. The other sections are read at start only. Returns the summary line.
+  std::string reload(const Config& fresh);
 
   Loop& loop() override { return loop_; }
   const Config& config() const override { return config_; }
@@ -127,13 +132,31 @@ class Gateway final : public ktls::PeerPolicy, public SessionHost, private Pairi
   Result<void> load_passcode();
   void close_sessions_of(const ktls::Pin& pin, std::string_view reason);
 
+  // One [[port]] at run time: its own copy of its table (a reload replaces config_.ports), its
+  // relay and the listeners that feed it (destroyed first).
+  struct Port {
+    std::unique_ptr<const PortConfig> config;
+    std::unique_ptr<Relay> relay;
+    std::vector<std::unique_ptr<Listener>> listeners;
+  };
+  // Binds the port's listeners and starts its relay; nothing is kept when a bind fails.
+  Result<void> open_port(const PortConfig& port);
+  // Takes the port out of service: listeners closed now, sessions closed (close_notify), the
+  // relay destroyed once they are gone.
+  void retire_port(std::size_t index, std::string_view reason);
+  template <class F>
+  void for_each_listener(F&& f) {
+    for (Port& port : ports_)
+      for (auto& listener : port.listeners) f(*listener);
+  }
+
   void on_accept(Relay& relay, UniqueFd fd, Peer peer);
   // Interface ports (gateway_interfaces.cpp).
   Result<void> follow_interfaces();
   void interfaces_changed(const NetSnapshot& snapshot);
-  bool follow_port(Relay& relay, const NetSnapshot& snapshot);
+  bool follow_port(Port& port, const NetSnapshot& snapshot);
   void note_interfaces(const PortConfig& port, const NetSnapshot& snapshot);
-  Result<void> open_listener(Relay& relay, const ListenAddress& address);
+  Result<void> open_listener(Port& port, const ListenAddress& address);
   void close_listener(const std::string& text);
   void expire_cached_sessions();
   // Its tickets name nothing any more: the next connection is a full handshake.
@@ -154,8 +177,7 @@ class Gateway final : public ktls::PeerPolicy, public SessionHost, private Pairi
   Op session_expiry_;
   Op store_flush_;
   Op heap_trim_;
-  std::vector<std::unique_ptr<Relay>> relays_;
-  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::vector<Port> ports_;
   std::map<std::uint64_t, std::unique_ptr<Session>> sessions_;
   std::uint64_t next_session_id_ = 1;
   unsigned handshaking_ = 0;

@@ -32,6 +32,8 @@ class GatewayEvents {
   virtual void pairing_failed(std::string_view /*reason*/) {}
   // A port began or stopped listening on an address (an interface's address came or went).
   virtual void listeners_changed() {}
+  // A reload changed the [[port]] tables (Gateway::config().ports).
+  virtual void ports_changed() {}
 };
 
 }  // namespace ttygate::daemon

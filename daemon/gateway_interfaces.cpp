@@ -41,10 +41,10 @@ Result<void> Gateway::follow_interfaces() {
 
 void Gateway::interfaces_changed(const NetSnapshot& snapshot) {
   bool changed = false;
-  for (auto& relay : relays_) {
-    if (relay->port().interfaces.empty()) continue;
-    note_interfaces(relay->port(), snapshot);
-    changed |= follow_port(*relay, snapshot);
+  for (Port& port : ports_) {
+    if (port.config->interfaces.empty()) continue;
+    note_interfaces(*port.config, snapshot);
+    changed |= follow_port(port, snapshot);
   }
   if (!changed) return;
   events_->listeners_changed();
@@ -69,8 +69,8 @@ void Gateway::note_interfaces(const PortConfig& port, const NetSnapshot& snapsho
 
 // True when a listener was opened or closed. A failed bind (the address went away again, or is
 // not bindable yet) is logged once and retried a second later.
-bool Gateway::follow_port(Relay& relay, const NetSnapshot& snapshot) {
-  const PortConfig& port = relay.port();
+bool Gateway::follow_port(Port& running, const NetSnapshot& snapshot) {
+  const PortConfig& port = *running.config;
   auto& current = followed_[port.name];
   std::vector<std::string> texts;
   for (const auto& [text, index] : current) texts.push_back(text);
@@ -83,7 +83,7 @@ bool Gateway::follow_port(Relay& relay, const NetSnapshot& snapshot) {
   bool retry = false;
   for (const InterfaceListen& listen : diff.added) {
     const ListenAddress& address = listen.address;
-    auto opened = open_listener(relay, address);
+    auto opened = open_listener(running, address);
     if (!opened) {
       retry = true;
       if (failed_binds_.insert(address.text).second)
@@ -100,24 +100,29 @@ bool Gateway::follow_port(Relay& relay, const NetSnapshot& snapshot) {
   return !diff.removed.empty() || diff.added.size() > 0;
 }
 
-Result<void> Gateway::open_listener(Relay& relay, const ListenAddress& address) {
+Result<void> Gateway::open_listener(Port& port, const ListenAddress& address) {
   auto fd = Listener::bind(address);
   if (!fd) return fd.error();
-  listeners_.push_back(std::make_unique<Listener>(
+  Relay& relay = *port.relay;
+  auto& listener = *port.listeners.emplace_back(std::make_unique<Listener>(
       loop_, std::move(*fd), address.text, config_.limits.allow_from,
       [this, &relay](UniqueFd client, Peer peer) { on_accept(relay, std::move(client), std::move(peer)); }));
   // A listener that comes while accepting is paused (max_handshakes) starts paused.
-  if (handshaking_ >= config_.limits.max_handshakes) listeners_.back()->pause();
-  listeners_.back()->start();
+  if (handshaking_ >= config_.limits.max_handshakes) listener.pause();
+  listener.start();
   return success();
 }
 
 void Gateway::close_listener(const std::string& text) {
-  auto it = std::find_if(listeners_.begin(), listeners_.end(),
-                         [&](const std::unique_ptr<Listener>& listener) { return listener->text() == text; });
-  if (it == listeners_.end()) return;
-  (*it)->close();
-  listeners_.erase(it);
+  for (Port& port : ports_) {
+    auto& listeners = port.listeners;
+    auto it = std::find_if(listeners.begin(), listeners.end(),
+                           [&](const std::unique_ptr<Listener>& listener) { return listener->text() == text; });
+    if (it == listeners.end()) continue;
+    (*it)->close();
+    listeners.erase(it);
+    return;
+  }
 }
 
 std::vector<Gateway::LiveListener> Gateway::live_listeners(const PortConfig& port) const {

@@ -46,7 +46,8 @@ Result<void> Gateway::remove_client(const ktls::Pin& pin) {
   if (!client) return refusal(Refusal::not_found, "no client " + ktls::fingerprint(pin));
   std::string name = client->name;
   if (auto removed = store_.remove(pin); !removed) return removed.error();
-  log::notice("Removed client \"" + name + "\" " + ktls::fingerprint(pin));
+  log::notice("Removed client \"" + name + "\" " + ktls::fingerprint(pin),
+              {log::message_id(log::kClientRemoved), log::client(ktls::fingerprint(pin))});
   forget_resumable_sessions(pin, name);  // its tickets now name nothing
   close_sessions_of(pin, "client removed");
   events_->client_removed(pin);

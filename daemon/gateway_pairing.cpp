@@ -95,8 +95,10 @@ bool Gateway::pairing_accept(const PairingCandidate& candidate, std::string* why
     *why = "the client could not be stored";
     return false;
   }
-  log::notice("Paired \"" + client.name + "\" " + ktls::fingerprint(client.pin) + " as " +
-              std::string(to_string(role)));
+  log::notice("Paired \"" + client.name + "\" " + ktls::fingerprint(client.pin) + " as " + std::string(to_string(role)),
+              {log::message_id(log::kClientPaired), log::port(waiting->relay().port().name),
+               log::client(ktls::fingerprint(client.pin)), log::peer(waiting->peer().text),
+               log::session(waiting->id())});
   events_->client_added(client);
   events_->pairing_completed(client);
   waiting->paired(role);

@@ -87,7 +87,7 @@ void Listener::take(UniqueFd fd) {
   for (const Cidr& range : allow_from_)
     if (range.contains(reinterpret_cast<sockaddr*>(&peer.addr))) allowed = true;
   if (!allowed) {
-    log::notice("Refused " + peer.text + " on " + text_ + ": source not in allow_from");
+    log::notice("Refused " + peer.text + " on " + text_ + ": source not in allow_from", {log::peer(peer.text)});
     return;
   }
   int one = 1;

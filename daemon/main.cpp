@@ -15,6 +15,7 @@
 #include "daemon/config.hpp"
 #include "daemon/fd_limit.hpp"
 #include "daemon/gateway.hpp"
+#include "daemon/journal.hpp"
 #include "daemon/loop.hpp"
 #include "daemon/passcode.hpp"
 #include "daemon/provisioning.hpp"
@@ -161,14 +162,31 @@ void raise_own_fd_limit() {
                  " by the hard limit: fewer clients than that can be connected at once (LimitNOFILE= raises it)");
 }
 
+// SIGHUP: the file is parsed in full first; any problem is one line and nothing changes.
+void reload(const std::filesystem::path& file, Gateway& gateway, ServiceManager& service) {
+  log::info("Received SIGHUP: reloading " + file.string());
+  service.reloading();
+  try {
+    Config fresh = load_config(file);
+    std::string summary = gateway.reload(fresh);
+    log::notice(summary);
+    service.ready(summary);
+  } catch (const std::exception& e) {
+    log::error(std::string("Failed to reload, keeping the running configuration: ") + e.what());
+    service.ready("reload failed, running configuration kept");
+  }
+}
+
 int run(const Config& config, bool use_bus) {
+  journal::use_journal_if_connected();
   raise_own_fd_limit();
   auto identity = or_fail(load_gateway_identity(config), "load the gateway identity");
   auto store = or_fail(ClientStore::open(client_store_path(config)), "load the client store");
   Loop loop;
   Gateway gateway(loop, config, std::move(identity), std::move(store));
   ServiceManager service(loop);
-  SignalWatch signals(loop, {SIGTERM, SIGINT}, [&](int signo) {
+  SignalWatch signals(loop, {SIGTERM, SIGINT, SIGHUP}, [&](int signo) {
+    if (signo == SIGHUP) return reload(config.file, gateway, service);
     log::info(std::string("Received ") + (signo == SIGTERM ? "SIGTERM" : "SIGINT"));
     service.stopping();
     gateway.shutdown();

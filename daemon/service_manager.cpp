@@ -17,6 +17,8 @@ void ServiceManager::ready(std::string_view status) {
   if (watchdog_.count() > 0) arm_watchdog();
 }
 
+void ServiceManager::reloading() { sd_notify(0, "RELOADING=1"); }
+
 void ServiceManager::stopping() {
   watchdog_timer_.reset();
   sd_notify(0, "STOPPING=1");

@@ -17,7 +17,9 @@ class ServiceManager {
   ServiceManager(const ServiceManager&) = delete;
   ServiceManager& operator=(const ServiceManager&) = delete;
 
+  // Also after a reload (following reloading()): READY=1 again ends systemd's "reloading".
   void ready(std::string_view status);
+  void reloading();
   void stopping();
 
  private:

@@ -84,7 +84,9 @@ void Session::on_established() {
   host_.session_relaying(*this);
   log::info(who() + ": " + host_.client_name(pin_) + " relaying on port " + relay_.port().name + " as " +
             std::string(to_string(role_)) + ", TLS in " + std::string(ktls::to_string(channel_->offload())) +
-            " space" + (resumed_ ? ", resumed" : ""));
+            " space" + (resumed_ ? ", resumed" : ""),
+            {log::port(relay_.port().name), log::client(ktls::fingerprint(pin_)), log::peer(peer_.text),
+             log::session(id_)});
   pump_input();
 }
 
@@ -327,7 +329,9 @@ void Session::close(std::string_view reason) {
                                 (bytes_dropped_ ? ", " + std::to_string(bytes_dropped_) + " B of monitor input dropped"
                                                 : "") +
                                 ")"
-                          : ""));
+                          : ""),
+            {log::port(relay_.port().name), log::client(was_relaying ? ktls::fingerprint(pin_) : ""),
+             log::peer(peer_.text), log::session(id_)});
   host_.session_closed(*this);
 }
 

@@ -169,7 +169,7 @@ const sd_bus_vtable kGatewayVtable[] = {
     SD_BUS_PROPERTY("KernelTLS", "b", get_kernel_tls, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("PairingActive", "b", get_pairing_active, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("PairingRemaining", "u", get_pairing_remaining, 0, 0),
-    SD_BUS_PROPERTY("Ports", "a(ssas)", get_ports, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_PROPERTY("Ports", "a(ssas)", get_ports, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("PairingConfirmation", "s", get_pairing_confirmation, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("PasscodeSet", "b", get_passcode_set, 0, 0),
     SD_BUS_PROPERTY("Listeners", "a{sas}", get_listeners, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
@@ -275,6 +275,11 @@ void GatewayObject::pairing_changed() {
 
 void GatewayObject::listeners_changed() {
   sd_bus_emit_properties_changed(bus_.get(), kGatewayPath, kGatewayInterface, "Listeners", nullptr);
+  bus_.kick();
+}
+
+void GatewayObject::ports_changed() {
+  sd_bus_emit_properties_changed(bus_.get(), kGatewayPath, kGatewayInterface, "Ports", nullptr);
   bus_.kick();
 }
 

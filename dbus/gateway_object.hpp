@@ -40,6 +40,7 @@ class GatewayObject final : public daemon::GatewayEvents {
   void session_added(const daemon::Session& session) override;
   void session_removed(std::uint64_t id) override;
   void pairing_changed() override;
+  void ports_changed() override;
   void pairing_requested(const ktls::Pin& pin, std::string_view name, std::string_view code) override;
   void pairing_completed(const daemon::Client& client) override;
   void pairing_failed(std::string_view reason) override;
