@@ -25,11 +25,13 @@ struct Settings {
   std::string expect_fingerprint;            // pair --expect-fingerprint
   std::string passcode;                      // pair --passcode: the gateway's setup code ("-": read stdin)
   std::filesystem::path link;                // bridge --link
+  std::string rfc2217;                       // serve --rfc2217: loopback HOST:PORT or a Unix socket path
 };
 
 int run_pair(const Settings& settings, const std::string& target);
 int run_connect(const Settings& settings, const std::string& target);
 int run_bridge(const Settings& settings, const std::string& target);
+int run_serve(const Settings& settings, const std::string& target);
 int run_list(const Settings& settings);
 int run_forget(const Settings& settings, const std::string& name);
 int run_fingerprint(const Settings& settings);

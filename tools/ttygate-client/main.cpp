@@ -22,6 +22,9 @@ constexpr const char* kUsage =
     "                             CODE: the 8-digit setup code printed on the gateway\n"
     "  connect NAME|HOST[:PORT]   relay stdin/stdout to the device (Ctrl-] ends it on a terminal)\n"
     "  bridge NAME --link PATH    a local pty at PATH for existing serial software; reconnects\n"
+    "  serve NAME --rfc2217 ADDR  a local RFC 2217 endpoint (127.0.0.1:PORT, [::1]:PORT or a Unix\n"
+    "                             socket path) for pyserial, labgrid...: baud, framing, flow, break\n"
+    "                             and modem lines reach the remote port (docs/line-control.md)\n"
     "  list                       paired gateways: NAME HOST:PORT FINGERPRINT\n"
     "  forget NAME                remove a paired gateway\n"
     "  fingerprint                this client's fingerprint (makes its key on first use)\n"
@@ -46,12 +49,12 @@ std::chrono::milliseconds parse_timeout(const char* text) {
 }
 
 std::vector<std::string> parse_options(int argc, char** argv, Settings& s) {
-  enum { kStats = 256, kName, kExpect, kLink, kPasscode };
+  enum { kStats = 256, kName, kExpect, kLink, kPasscode, kRfc2217 };
   static const option longs[] = {
       {"identity-dir", required_argument, nullptr, 'd'}, {"timeout", required_argument, nullptr, 't'},
       {"stats", no_argument, nullptr, kStats}, {"name", required_argument, nullptr, kName},
       {"expect-fingerprint", required_argument, nullptr, kExpect}, {"link", required_argument, nullptr, kLink},
-      {"passcode", required_argument, nullptr, kPasscode},
+      {"passcode", required_argument, nullptr, kPasscode}, {"rfc2217", required_argument, nullptr, kRfc2217},
       {"help", no_argument, nullptr, 'h'}, {"version", no_argument, nullptr, 'V'}, {nullptr, 0, nullptr, 0}};
   s.dir = default_dir();
   for (int c; (c = getopt_long(argc, argv, "d:t:hV", longs, nullptr)) != -1;) {
@@ -63,6 +66,7 @@ std::vector<std::string> parse_options(int argc, char** argv, Settings& s) {
       case kExpect: s.expect_fingerprint = optarg; break;
       case kPasscode: s.passcode = optarg; break;
       case kLink: s.link = optarg; break;
+      case kRfc2217: s.rfc2217 = optarg; break;
       case 'h': std::fputs(kUsage, stdout); std::exit(kExitOk);
       case 'V': std::puts("ttygate-client " TTYGATE_VERSION); std::exit(kExitOk);
       default: usage_error("unknown option");
@@ -86,6 +90,11 @@ int dispatch(const std::vector<std::string>& args, Settings& s) {
     arguments(1);
     if (s.link.empty()) usage_error("bridge needs --link PATH");
     return run_bridge(s, args[1]);
+  }
+  if (command == "serve") {
+    arguments(1);
+    if (s.rfc2217.empty()) usage_error("serve needs --rfc2217 ADDRESS");
+    return run_serve(s, args[1]);
   }
   if (command == "list") return arguments(0), run_list(s);
   if (command == "forget") return arguments(1), run_forget(s, args[1]);
