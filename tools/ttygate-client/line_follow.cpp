@@ -96,7 +96,10 @@ void LineFollow::outgoing(std::span<const std::byte> local, std::vector<std::byt
   const auto status = static_cast<std::uint8_t>(local[0]);
   auto data = local.subspan(1);
   if (status == TIOCPKT_DATA) {
-    if (!rfc2217_) return to_gateway.insert(to_gateway.end(), data.begin(), data.end()), void();
+    if (!rfc2217_) {
+      to_gateway.insert(to_gateway.end(), data.begin(), data.end());
+      return;
+    }
     std::vector<std::uint8_t> escaped;
     telnet::escape(std::span(reinterpret_cast<const std::uint8_t*>(data.data()), data.size()), escaped);
     return append(to_gateway, escaped);
@@ -111,7 +114,10 @@ void LineFollow::outgoing(std::span<const std::byte> local, std::vector<std::byt
 }
 
 std::optional<std::string> LineFollow::incoming(std::span<const std::byte> net, std::vector<std::byte>& to_local) {
-  if (!rfc2217_) return to_local.insert(to_local.end(), net.begin(), net.end()), std::nullopt;
+  if (!rfc2217_) {
+    to_local.insert(to_local.end(), net.begin(), net.end());
+    return std::nullopt;
+  }
   events_.clear();
   if (auto why = decoder_.feed(std::span(reinterpret_cast<const std::uint8_t*>(net.data()), net.size()), events_))
     return "the gateway's Telnet stream is malformed: " + *why;
