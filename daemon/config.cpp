@@ -175,6 +175,8 @@ constexpr Choice<KernelTls> kernel_modes[] = {{"auto", KernelTls::automatic}, {"
 constexpr Choice<bool> roles[] = {{"control", true}, {"monitor", false}};
 constexpr Choice<ControlMode> control_modes[] = {{"shared", ControlMode::shared},
                                                  {"exclusive", ControlMode::exclusive}};
+constexpr Choice<LineControlMode> line_control_modes[] = {{"none", LineControlMode::none},
+                                                         {"rfc2217", LineControlMode::rfc2217}};
 
 template <class Enum, std::size_t N>
 Enum choose(const Field& field, const Choice<Enum> (&choices)[N]) {
@@ -206,6 +208,14 @@ unsigned baud_rate(const Field& field) {
   const auto match = std::find(rates.begin(), rates.end(), value->get());
   if (match == rates.end()) field.expected(expected);
   return *match;
+}
+
+std::vector<unsigned> baud_rates(const Field& field) {
+  const toml::array& array = field.array_of("baud rates");
+  std::vector<unsigned> rates;
+  for (std::size_t i = 0; i < array.size(); ++i) rates.push_back(baud_rate(field.element(array, i)));
+  if (rates.empty()) field.expected("at least one baud rate");
+  return rates;
 }
 
 std::filesystem::path absolute_path(const Field& field) {
@@ -315,6 +325,8 @@ void read_port(const Section& section, PortConfig& port) {
   if (auto field = section.get("listen")) port.listen = listen_addresses(*field);
   read_port_interfaces(section, port);
   if (auto field = section.get("control")) port.control = choose(*field, control_modes);
+  if (auto field = section.get("line_control")) port.line_control = choose(*field, line_control_modes);
+  if (auto field = section.get("allowed_bauds")) port.allowed_bauds = baud_rates(*field);
 }
 
 void read_limits(const Section& section, Limits& limits) {
@@ -357,7 +369,7 @@ void read_ports(const Field& field, std::vector<PortConfig>& ports) {
     Section section(
         field.file, element.table(), element.path,
         {"name", "device", "baud", "data_bits", "parity", "stop_bits", "flow", "listen", "control", "interfaces",
-         "listen_port", "serial"});
+         "listen_port", "serial", "line_control", "allowed_bauds"});
     read_port(section, ports.emplace_back());
     check_unique_port(field.file, ports, i);
   }
@@ -549,6 +561,7 @@ void read_root(const std::string& file, const toml::table& root, Config& config)
 
 std::string_view to_string(Parity parity) { return word_of(parity, parities); }
 std::string_view to_string(Flow flow) { return word_of(flow, flows); }
+std::string_view to_string(LineControlMode mode) { return word_of(mode, line_control_modes); }
 std::string_view to_string(ControlMode mode) { return word_of(mode, control_modes); }
 std::string_view to_string(Confirm confirm) { return word_of(confirm, confirms); }
 std::string_view to_string(KernelTls kernel) { return word_of(kernel, kernel_modes); }

@@ -31,11 +31,14 @@ class ConfigError : public std::runtime_error {
 enum class Parity { none, even, odd };
 enum class Flow { none, rtscts, xonxoff };
 enum class ControlMode { shared, exclusive };
+// Whether clients may change the line over RFC 2217 (docs/line-control.md).
+enum class LineControlMode { none, rfc2217 };
 
 // The words used in the file (and in messages and on D-Bus).
 std::string_view to_string(Parity parity);
 std::string_view to_string(Flow flow);
 std::string_view to_string(ControlMode mode);
+std::string_view to_string(LineControlMode mode);
 
 struct PortConfig {
   std::string name;                     // [A-Za-z0-9_-]{1,32}, unique
@@ -55,6 +58,9 @@ struct PortConfig {
   std::string serial;                   // DNS-SD "serial=": 1..64 printable ASCII, no spaces;
                                         // empty = derived (daemon/device_serial.hpp)
   ControlMode control = ControlMode::shared;
+  LineControlMode line_control = LineControlMode::rfc2217;
+  std::vector<unsigned> allowed_bauds;  // rates RFC 2217 clients may set; empty = every rate
+                                        // baud accepts
 };
 
 // The default allow_from ranges: loopback, RFC 1918, RFC 4193 and link-local, IPv4 and IPv6.

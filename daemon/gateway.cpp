@@ -27,6 +27,7 @@ Result<void> Gateway::start() {
   auto tls = ktls::make_server_context(identity_, *this);
   if (!tls) return tls.error();
   tls_ = std::move(*tls);
+  ktls::select_alpn(tls_.get(), *this);
   if (config_.tls.ticket_lifetime.count() > 0) {
     // One ticket per handshake: clients keep the newest and every resumption renews it. The
     // ticket names a session kept here (ktls/session_cache.hpp): a resumption decodes nothing.
@@ -126,6 +127,15 @@ bool Gateway::admit(SSL* ssl, const ktls::Pin& pin) {
   }
   session->set_client(pin, client->role);
   return true;
+}
+
+bool Gateway::allows(SSL* ssl, std::string_view protocol) {
+  auto* session = static_cast<Session*>(SSL_get_app_data(ssl));
+  if (!session) return false;
+  if (protocol != ktls::kAlpnRfc2217 || session->relay().port().line_control == LineControlMode::rfc2217) return true;
+  log::notice("Session " + std::to_string(session->id()) + " (" + session->peer().text + "): port " +
+              session->relay().port().name + " has line_control = \"none\": " + std::string(protocol) + " refused");
+  return false;
 }
 
 std::optional<std::string> Gateway::admission(const ktls::Pin& pin, const Relay& relay,

@@ -36,7 +36,7 @@
 
 namespace ttygate::daemon {
 
-class Gateway final : public ktls::PeerPolicy, public SessionHost, private PairingObserver, private PairingTimer {
+class Gateway final : public ktls::PeerPolicy, public ktls::AlpnPolicy, public SessionHost, private PairingObserver, private PairingTimer {
  public:
   Gateway(Loop& loop, Config config, ktls::Identity identity, ClientStore store);
   Gateway(const Gateway&) = delete;
@@ -64,6 +64,9 @@ class Gateway final : public ktls::PeerPolicy, public SessionHost, private Pairi
   bool admit(SSL* ssl, const ktls::Pin& pin) override;
   // Resumption is for paired clients only: never a pairing candidate.
   bool admit_resumption(SSL* ssl, const ktls::Pin& pin) override;
+
+  // ktls::AlpnPolicy: RFC 2217 only on ports with line_control = "rfc2217".
+  bool allows(SSL* ssl, std::string_view protocol) override;
 
   // The one admission rule, in the handshake and after it: nothing when the client with this
   // pin may use this port now (as `role`, when it was admitted with one), else why not.

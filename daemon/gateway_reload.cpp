@@ -22,7 +22,8 @@ bool same_listen(const std::vector<ListenAddress>& a, const std::vector<ListenAd
 bool same_port(const PortConfig& a, const PortConfig& b) {
   return a.name == b.name && a.device == b.device && a.baud == b.baud && a.data_bits == b.data_bits &&
          a.parity == b.parity && a.stop_bits == b.stop_bits && a.flow == b.flow && a.control == b.control &&
-         same_listen(a.listen, b.listen) && a.interfaces == b.interfaces && a.listen_port == b.listen_port;
+         same_listen(a.listen, b.listen) && a.interfaces == b.interfaces && a.listen_port == b.listen_port &&
+         a.line_control == b.line_control && a.allowed_bauds == b.allowed_bauds;
 }
 
 const PortConfig* find_port(const std::vector<PortConfig>& ports, const std::string& name) {

@@ -45,6 +45,7 @@ void Relay::open_device() {
 
 void Relay::adopt_device(UniqueFd tty) {
   tty_ = std::move(tty);
+  line_.adopt(tty_.get());
   arm_read();
 }
 
@@ -105,6 +106,7 @@ void Relay::lose_device(const std::string& reason) {
                "); closing its sessions and reopening");
   read_op_.reset();
   write_op_.reset();
+  line_.lose();
   tty_.reset();
   inflight_.clear();
   inflight_done_ = 0;

@@ -23,6 +23,7 @@
 #include "daemon/client_store.hpp"
 #include "daemon/config.hpp"
 #include "daemon/loop.hpp"
+#include "daemon/port_line.hpp"
 
 namespace ttygate::daemon {
 
@@ -67,6 +68,10 @@ class Relay {
   // Queues input for the device. False = queue full: the session must stop reading until
   // its resume_input() is called.
   bool to_device(std::span<const std::byte> data, RelaySubscriber& from);
+  // PURGE-DATA: input queued for the device and not yet handed to the kernel is dropped.
+  void discard_pending() { pending_.clear(); }
+  // The line as RFC 2217 sessions change it (holds the tty while the device is open).
+  PortLine& line() { return line_; }
 
  private:
   void open_device();
@@ -90,6 +95,7 @@ class Relay {
   std::vector<std::byte> pending_;   // queued behind inflight_
   std::vector<RelaySubscriber*> sessions_;
   std::vector<RelaySubscriber*> blocked_;  // waiting for room in the device queue
+  PortLine line_{loop_, port_};
 };
 
 }  // namespace ttygate::daemon

@@ -7,16 +7,17 @@
 
 #include <span>
 
+#include "common/baud.hpp"
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
 #include "daemon/config.hpp"
 
 namespace ttygate::daemon {
 
-// termios speed constant for a baud rate; B0 when unsupported.
-speed_t baud_constant(unsigned baud);
-// Every rate baud_constant() knows, ascending: what the config accepts.
-std::span<const unsigned> supported_baud_rates();
+// The rate table (common/baud.hpp): what the config accepts.
+using ttygate::baud_constant;
+using ttygate::baud_rate_of;
+using ttygate::supported_baud_rates;
 
 // Applies line settings to a termios structure in raw mode. Pure: testable without a tty.
 void apply_line_settings(termios& tio, const PortConfig& port);

@@ -68,6 +68,7 @@ void Session::on_established() {
   // The pin was admitted inside the handshake; check it is still the same, still known client.
   if (!pin || *pin != pin_) return close("client presented another key than the one admitted");
   if (!host_.admit_established(*this)) return close("client no longer admitted");
+  wants_rfc2217_ = ktls::selected_alpn(handshake_->ssl()) == ktls::kAlpnRfc2217;
   std::string stayed;
   auto channel = handshake_->into_channel(host_.kernel_tls(), &stayed);
   handshake_.reset();
@@ -81,10 +82,11 @@ void Session::on_established() {
   if (auto idle = host_.config().keepalive.session_idle; idle.count() > 0) arm_idle_timer(idle);
   if (!greeting_.empty()) from_device(std::as_bytes(std::span(greeting_)));  // before any device output
   relay_.attach(*this);
+  if (wants_rfc2217_) start_com_port();
   host_.session_relaying(*this);
   log::info(who() + ": " + host_.client_name(pin_) + " relaying on port " + relay_.port().name + " as " +
             std::string(to_string(role_)) + ", TLS in " + std::string(ktls::to_string(channel_->offload())) +
-            " space" + (resumed_ ? ", resumed" : ""),
+            " space" + (com_ ? ", RFC 2217 line control" : "") + (resumed_ ? ", resumed" : ""),
             {log::port(relay_.port().name), log::client(ktls::fingerprint(pin_)), log::peer(peer_.text),
              log::session(id_)});
   pump_input();
@@ -106,7 +108,9 @@ void Session::pump_input() {
       case ktls::IoStatus::done: {
         bytes_in_ += st.bytes;
         count_traffic(st.bytes);
-        if (role_ != Role::control) {
+        if (com_) {
+          if (!feed_com_port(buffer.first(st.bytes))) return;
+        } else if (role_ != Role::control) {
           bytes_dropped_ += st.bytes;
         } else if (!relay_.to_device(buffer.first(st.bytes), *this)) {
           input_blocked_ = true;
@@ -135,6 +139,13 @@ void Session::resume_input() {
 }
 
 void Session::from_device(std::span<const std::byte> data) {
+  if (!com_) return queue_output(data);
+  com_scratch_.clear();
+  com_->to_peer(std::span(reinterpret_cast<const std::uint8_t*>(data.data()), data.size()), com_scratch_);
+  queue_output(std::as_bytes(std::span(com_scratch_)));
+}
+
+void Session::queue_output(std::span<const std::byte> data) {
   if (queued() == 0) {
     out_.clear();
     out_done_ = 0;
@@ -143,10 +154,44 @@ void Session::from_device(std::span<const std::byte> data) {
     return close("too slow: more than " + std::to_string(host_.config().limits.session_buffer) +
                  " bytes of device output queued");
   out_.insert(out_.end(), data.begin(), data.end());
-  if (!output_wait_.armed()) flush_output();
+  if (!output_wait_.armed() && !output_suspended_) flush_output();
+}
+
+// The port's line is one per device: the session subscribes to its notices for as long as it
+// relays, and answers the client's Telnet negotiation from the start.
+void Session::start_com_port() {
+  com_ = std::make_unique<ComPort>(relay_.line(), static_cast<ComPortOutput&>(*this), role_);
+  com_->start();
+}
+
+// False when the input was malformed and the session closed. Nothing of such input reaches the
+// device; monitor sessions' data is dropped as in a raw session, their queries answered.
+bool Session::feed_com_port(std::span<const std::byte> in) {
+  std::vector<std::uint8_t> data;
+  if (auto why = com_->from_peer(std::span(reinterpret_cast<const std::uint8_t*>(in.data()), in.size()), data)) {
+    close(*why);
+    return false;
+  }
+  if (!relaying()) return false;
+  if (role_ != Role::control) {
+    bytes_dropped_ += data.size();
+  } else if (!data.empty() && !relay_.to_device(std::as_bytes(std::span(data)), *this)) {
+    input_blocked_ = true;
+  }
+  return true;
+}
+
+void Session::send_to_peer(std::span<const std::uint8_t> bytes) {
+  if (relaying()) queue_output(std::as_bytes(bytes));
+}
+
+void Session::suspend_output(bool suspended) {
+  output_suspended_ = suspended;
+  if (!suspended && queued() > 0 && !output_wait_.armed()) flush_output();
 }
 
 void Session::flush_output() {
+  if (output_suspended_) return;  // FLOWCONTROL-RESUME flushes
   while (queued() > 0) {
     ktls::IoStatus st = channel_->write(std::span(out_).subspan(out_done_));
     if (st.kind == ktls::IoStatus::done) {
@@ -319,6 +364,7 @@ void Session::close(std::string_view reason) {
   key_age_timer_.reset();
   idle_timer_.reset();
   input_turn_.reset();
+  if (com_) relay_.line().unsubscribe(*com_);
   if (was_relaying) {
     relay_.detach(*this);
     channel_->close_notify();

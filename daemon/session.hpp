@@ -30,6 +30,7 @@
 #include "common/openssl.hpp"
 #include "common/unique_fd.hpp"
 #include "daemon/client_store.hpp"
+#include "daemon/com_port.hpp"
 #include "daemon/config.hpp"
 #include "daemon/handshake.hpp"
 #include "daemon/listener.hpp"
@@ -69,7 +70,7 @@ class SessionHost {
   ~SessionHost() = default;
 };
 
-class Session final : public RelaySubscriber {
+class Session final : public RelaySubscriber, private ComPortOutput {
  public:
   // pairing: an unknown client's handshake finished during a pairing window; it waits for the
   // verdict and reaches neither the relay nor the device (docs/pairing.md).
@@ -122,6 +123,9 @@ class Session final : public RelaySubscriber {
   std::size_t queued() const { return out_.size() - out_done_; }
   // The handshake resumed an earlier session (a ticket, no certificates exchanged).
   bool resumed() const { return resumed_; }
+  // What the session carries, chosen by ALPN: "raw" (the byte-exact relay) or "rfc2217"
+  // (Telnet with RFC 2217 line control, daemon/com_port.hpp).
+  std::string_view protocol() const { return com_ ? "rfc2217" : "raw"; }
   // When relaying started, seconds since the epoch (0 before).
   std::int64_t since() const { return since_; }
 
@@ -137,7 +141,14 @@ class Session final : public RelaySubscriber {
   Result<std::unique_ptr<ktls::Channel>> make_channel();
   void wait_input(short events);
   void pump_input();
+  void queue_output(std::span<const std::byte> data);
   void flush_output();
+  void start_com_port();
+  bool feed_com_port(std::span<const std::byte> in);
+  // ComPortOutput
+  void send_to_peer(std::span<const std::uint8_t> bytes) override;
+  void discard_to_device() override { relay_.discard_pending(); }
+  void suspend_output(bool suspended) override;
   void wait_output(short events);
   std::string who() const;
   void count_traffic(std::size_t bytes);
@@ -179,6 +190,10 @@ class Session final : public RelaySubscriber {
   Op pairing_wait_;       // a candidate's socket: watched for the peer leaving, or read by the exchange
   std::unique_ptr<ktls::pairing::GatewayExchange> exchange_;
   std::string exchange_in_;  // received, not yet a whole line
+  bool wants_rfc2217_ = false;   // the client chose ttygate-rfc2217 (ALPN)
+  std::unique_ptr<ComPort> com_;  // while relaying with RFC 2217
+  bool output_suspended_ = false;  // FLOWCONTROL-SUSPEND from the peer
+  std::vector<std::uint8_t> com_scratch_;
 };
 
 }  // namespace ttygate::daemon

@@ -52,7 +52,45 @@ Result<SslCtxPtr> make_context(const SSL_METHOD* method, const Identity& identit
   return ctx;
 }
 
+int choose_alpn(SSL* ssl, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                unsigned inlen, void* arg) {
+  auto* policy = static_cast<AlpnPolicy*>(arg);
+  for (unsigned i = 0; i < inlen;) {
+    unsigned length = in[i];
+    if (length == 0 || i + 1 + length > inlen) break;
+    std::string_view protocol(reinterpret_cast<const char*>(in + i + 1), length);
+    if ((protocol == kAlpnRaw || protocol == kAlpnRfc2217) && policy->allows(ssl, protocol)) {
+      *out = in + i + 1;
+      *outlen = static_cast<unsigned char>(length);
+      return SSL_TLSEXT_ERR_OK;
+    }
+    i += 1 + length;
+  }
+  return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
 }  // namespace
+
+void select_alpn(SSL_CTX* ctx, AlpnPolicy& policy) { SSL_CTX_set_alpn_select_cb(ctx, choose_alpn, &policy); }
+
+Result<void> offer_alpn(SSL* ssl, std::span<const std::string_view> protocols) {
+  std::string wire;
+  for (std::string_view p : protocols) {
+    wire.push_back(static_cast<char>(p.size()));
+    wire.append(p);
+  }
+  // Unlike most of OpenSSL, 0 is success here.
+  if (SSL_set_alpn_protos(ssl, reinterpret_cast<const unsigned char*>(wire.data()), static_cast<unsigned>(wire.size())) != 0)
+    return openssl_error("offering ALPN protocols");
+  return success();
+}
+
+std::string selected_alpn(const SSL* ssl) {
+  const unsigned char* data = nullptr;
+  unsigned length = 0;
+  SSL_get0_alpn_selected(ssl, &data, &length);
+  return data ? std::string(reinterpret_cast<const char*>(data), length) : std::string();
+}
 
 bool FixedPinPolicy::admit(SSL*, const Pin& pin) {
   seen_ = pin;

@@ -13,7 +13,9 @@
 #include <openssl/ssl.h>
 
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "common/openssl.hpp"
 #include "common/result.hpp"
@@ -51,6 +53,27 @@ class FixedPinPolicy final : public PeerPolicy {
 // `policy` must outlive the context. The server requires a client certificate.
 Result<SslCtxPtr> make_server_context(const Identity& identity, PeerPolicy& policy);
 Result<SslCtxPtr> make_client_context(const Identity& identity, PeerPolicy& policy);
+
+// ALPN (RFC 7301) chooses what a session carries: "ttygate-raw" (also what a client that offers
+// no ALPN gets) is the byte-exact relay, "ttygate-rfc2217" a Telnet session with RFC 2217 line
+// control (docs/line-control.md). The server takes the first protocol in the client's list that
+// its policy allows for this connection; a client that offered ALPN but nothing allowed fails
+// the handshake with no_application_protocol: it never gets a stream it didn't ask for.
+inline constexpr std::string_view kAlpnRaw = "ttygate-raw";
+inline constexpr std::string_view kAlpnRfc2217 = "ttygate-rfc2217";
+
+class AlpnPolicy {
+ public:
+  virtual ~AlpnPolicy() = default;
+  // Called inside the handshake; must not throw. A refusal says why itself.
+  virtual bool allows(SSL* ssl, std::string_view protocol) = 0;
+};
+// `policy` must outlive the context.
+void select_alpn(SSL_CTX* ctx, AlpnPolicy& policy);
+// The client's offer, in order of preference.
+Result<void> offer_alpn(SSL* ssl, std::span<const std::string_view> protocols);
+// The negotiated protocol after the handshake; empty when none was.
+std::string selected_alpn(const SSL* ssl);
 
 // The peer's pin after a completed handshake (full or resumed).
 std::optional<Pin> peer_pin(const SSL* ssl);

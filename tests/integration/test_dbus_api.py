@@ -229,6 +229,16 @@ def test_a_member_of_the_management_group_may_manage(gateway_factory, client):
         bus.stop()
 
 
+def test_a_session_that_chose_rfc2217_by_alpn_shows_it_as_its_protocol(gateway, bus, client, device):
+    ctx = gateway.tls_context(*client)
+    ctx.set_alpn_protocols(["ttygate-rfc2217"])
+    with ctx.wrap_socket(socket.create_connection(("127.0.0.1", gateway.port), timeout=10)) as s:
+        assert s.selected_alpn_protocol() == "ttygate-rfc2217"
+        gateway.wait_log("RFC 2217 line control")
+        [path] = session_paths(bus)
+        assert bus.get(path, SESSION, "Protocol") == '"rfc2217"'
+
+
 def removed(path):
     """dbus-monitor's text for the gateway's InterfacesRemoved signal about `path`."""
     return r'member=InterfacesRemoved\n\s+object path "' + re.escape(path) + '"'
@@ -248,6 +258,7 @@ def test_session_objects_show_live_sessions_and_disconnect_them(gateway, bus, cl
         assert bus.get(path, SESSION, "Role") == '"control"'
         assert bus.get(path, SESSION, "Offload") in ('"kernel"', '"user"')
         assert bus.get(path, SESSION, "Resumed") == "false"
+        assert bus.get(path, SESSION, "Protocol") == '"raw"'  # no ALPN: the byte-exact relay
         assert bus.get(path, SESSION, "BytesIn") == "5"
         assert bus.get(path, SESSION, "BytesOut") == "6"
         assert abs(int(bus.get(path, SESSION, "Since")) - time.time()) < 60

@@ -204,6 +204,18 @@ allow_from = ["192.168.7.0/24", "fd12:3456::/32"]
   EXPECT_EQ(texts(config.limits.allow_from), (std::vector<std::string>{"192.168.7.0/24", "fd12:3456::/32"}));
 }
 
+TEST(ConfigParsing, ReadsLineControlAndAllowedBaudsWithRfc2217ByDefault) {
+  const Config plain = parse_config(kPort, kFile);
+  EXPECT_EQ(plain.ports[0].line_control, LineControlMode::rfc2217);
+  EXPECT_TRUE(plain.ports[0].allowed_bauds.empty());
+  const Config set = parse_config(kPort + "line_control = \"none\"\nallowed_bauds = [9600, 115200]\n", kFile);
+  EXPECT_EQ(set.ports[0].line_control, LineControlMode::none);
+  EXPECT_EQ(set.ports[0].allowed_bauds, (std::vector<unsigned>{9600, 115200}));
+  const std::string error = error_of(kPort + "allowed_bauds = [9600, 12345]\n");
+  EXPECT_NE(error.find("port[0].allowed_bauds[1]: expected a rate termios supports ("), std::string::npos) << error;
+  EXPECT_NE(error.find("got an integer 12345"), std::string::npos) << error;
+}
+
 TEST(ConfigParsing, KeepsPortsInFileOrder) {
   const Config config = parse_config(kPort + R"(
 [[port]]
@@ -327,7 +339,7 @@ const std::string kRates =
 const std::string kRootKeys = "gateway, port, limits, pairing, tls, keepalive, discovery";
 
 const std::string kPortKeys =
-    "name, device, baud, data_bits, parity, stop_bits, flow, listen, control, interfaces, listen_port, serial";
+    "name, device, baud, data_bits, parity, stop_bits, flow, listen, control, interfaces, listen_port, serial, line_control, allowed_bauds";
 
 const BadFile kBadFiles[] = {
     // Syntax
@@ -416,6 +428,8 @@ const BadFile kBadFiles[] = {
      F + "port[0].flow: expected one of none, rtscts, xonxoff, got a boolean true"},
     {"RejectsAnUnknownControlMode", port_with("control = \"solo\"\n"),
      F + "port[0].control: expected one of shared, exclusive, got \"solo\""},
+    {"RejectsAnUnknownLineControl", port_with("line_control = \"telnet\"\n"),
+     F + "port[0].line_control: expected one of none, rfc2217, got \"telnet\""},
     {"RejectsARelativeDevicePath",
      "[[port]]\nname = \"bus\"\ndevice = \"ttyUSB0\"\nlisten = [\"0.0.0.0:7000\"]\n",
      F + "port[0].device: expected an absolute path, got a string \"ttyUSB0\""},

@@ -6,13 +6,19 @@
 // session ticket (one round trip, no certificates) and logs whether it resumed. Retries back
 // off exponentially (the first one is immediate) up to kMaxBackoff. Only a changed gateway key,
 // a local failure, or SIGINT/SIGTERM/SIGHUP ends the bridge; on the way out the symlink goes.
+//
+// Each connection offers ALPN ttygate-rfc2217, then ttygate-raw: on a port with line control,
+// the pty's termios changes (speed, stop bits, flow) reach the device as RFC 2217 commands
+// (line_follow.hpp); on a port without, the session is raw and they stay local.
 #include <poll.h>
+#include <termios.h>
 
 #include <algorithm>
 
 #include "tools/ttygate-client/commands.hpp"
 #include "tools/ttygate-client/connection.hpp"
 #include "tools/ttygate-client/exit_codes.hpp"
+#include "tools/ttygate-client/line_follow.hpp"
 #include "tools/ttygate-client/pty_link.hpp"
 #include "tools/ttygate-client/relay.hpp"
 
@@ -30,9 +36,10 @@ bool pause(std::chrono::milliseconds delay, int stop_fd) {
 
 class Bridge {
  public:
-  Bridge(const KnownGateway& gateway, Connector& connector, const PtyLink& pty, const Settings& settings, int stop_fd)
+  Bridge(const KnownGateway& gateway, Connector& connector, const PtyLink& pty, const Settings& settings, int stop_fd,
+         const termios& baseline)
       : gateway_(gateway), connector_(connector), settings_(settings), stop_fd_(stop_fd),
-        relay_(RelayOptions{pty.master(), pty.master(), stop_fd}) {}
+        relay_(RelayOptions{pty.master(), pty.master(), stop_fd}), follow_(pty.slave(), baseline) {}
 
   int run();
 
@@ -44,6 +51,7 @@ class Bridge {
   const Settings& settings_;
   int stop_fd_;
   Relay relay_;
+  LineFollow follow_;
   int sessions_ = 0;
 };
 
@@ -72,8 +80,10 @@ std::optional<int> Bridge::connect_and_relay() {
     return std::nullopt;
   }
   say(std::string(sessions_++ == 0 ? "connected to " : "reconnected to ") + gateway_.name + " (" +
-      describe(connection->stats) + ")");
-  RelayOutcome outcome = relay_.run(*connection->channel);
+      describe(connection->stats) + ")" +
+      (connection->protocol == ktls::kAlpnRfc2217 ? ", line settings follow the pty" : ""));
+  follow_.set_rfc2217(connection->protocol == ktls::kAlpnRfc2217);
+  RelayOutcome outcome = relay_.run(*connection->channel, &follow_);
   switch (outcome.end) {
     case RelayEnd::stopped:
       connection->channel->close_notify();
@@ -100,9 +110,13 @@ int run_bridge(const Settings& settings, const std::string& target) {
   auto& [gateway, identity, signals, connector] = *prepared;
   auto pty = PtyLink::open(settings.link);
   if (!pty) return fail("make the local port", pty.error());
+  if (auto reported = pty->report_termios_changes(); !reported) return fail("watch the local port", reported.error());
+  termios baseline{};
+  if (::tcgetattr(pty->slave(), &baseline) != 0) return fail("read the local port", errno_error("tcgetattr"));
+  connector->offer({ktls::kAlpnRfc2217, ktls::kAlpnRaw});
   say(settings.link.string() + " -> " + pty->slave_name() + " bridges " + gateway.name + " at " +
       gateway.endpoint.text());
-  Bridge bridge(gateway, *connector, *pty, settings, signals.get());
+  Bridge bridge(gateway, *connector, *pty, settings, signals.get(), baseline);
   return bridge.run();
 }
 

@@ -28,11 +28,13 @@ struct Settings {
   std::string serial;                        // discover/pair --serial: the advertised serial number
   bool json = false;                         // discover --json
   std::string expect_prefix;                 // pair --serial: the advertised fingerprint prefix (fp=)
+  std::string rfc2217;                       // serve --rfc2217: loopback HOST:PORT or a Unix socket path
 };
 
 int run_pair(const Settings& settings, const std::string& target);
 int run_connect(const Settings& settings, const std::string& target);
 int run_bridge(const Settings& settings, const std::string& target);
+int run_serve(const Settings& settings, const std::string& target);
 int run_list(const Settings& settings);
 int run_forget(const Settings& settings, const std::string& name);
 int run_fingerprint(const Settings& settings);

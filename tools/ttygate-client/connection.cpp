@@ -151,6 +151,8 @@ Result<Connection> Connector::handshake(UniqueFd fd, Clock::time_point deadline,
   SslPtr ssl(SSL_new(ctx_.get()));
   if (!ssl || SSL_set_fd(ssl.get(), fd.get()) != 1) return openssl_error("TLS setup");
   if (ticket_) SSL_set_session(ssl.get(), ticket_.get());
+  if (!alpn_.empty())
+    if (auto offered = ktls::offer_alpn(ssl.get(), alpn_); !offered) return offered.error();
   WireCount count;
   BIO* bio = SSL_get_rbio(ssl.get());
   BIO_set_callback_arg(bio, reinterpret_cast<char*>(&count));
@@ -184,7 +186,7 @@ Result<Connection> Connector::handshake(UniqueFd fd, Clock::time_point deadline,
     mismatch_ = pin;
     return failure(std::errc::permission_denied, "the gateway presented a key that is not the pinned one");
   }
-  Connection connection{nullptr, *pin, stats};
+  Connection connection{nullptr, *pin, ktls::selected_alpn(ssl.get()), stats};
   connection.channel = std::make_unique<ktls::UserChannel>(std::move(ssl), std::move(fd));
   return connection;
 }

@@ -16,6 +16,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "common/openssl.hpp"
 #include "common/result.hpp"
@@ -43,6 +45,7 @@ std::string describe(const HandshakeStats& stats);  // "resumed, 1.2 ms, 512 byt
 struct Connection {
   std::unique_ptr<ktls::UserChannel> channel;
   ktls::Pin pin{};  // the gateway's, as presented
+  std::string protocol;  // ALPN, as the gateway chose it (empty: none offered)
   HandshakeStats stats;
 };
 
@@ -60,6 +63,8 @@ class Connector {
   // After a failed connect(): the key the gateway presented when it was not the pinned one.
   const std::optional<ktls::Pin>& mismatched_key() const { return mismatch_; }
   bool has_ticket() const { return ticket_ != nullptr; }
+  // ALPN protocols to offer (ktls/tls_context.hpp), most wanted first; none by default.
+  void offer(std::vector<std::string_view> protocols) { alpn_ = std::move(protocols); }
 
  private:
   explicit Connector(std::optional<ktls::Pin> expected) : expected_(expected), policy_(expected) {}
@@ -72,6 +77,7 @@ class Connector {
   SslCtxPtr ctx_;
   SslSessionPtr ticket_;
   std::optional<ktls::Pin> mismatch_;
+  std::vector<std::string_view> alpn_;
 };
 
 // The ssh-like warning for a gateway whose key differs from its pin, several lines.

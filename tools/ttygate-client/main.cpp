@@ -26,6 +26,9 @@ constexpr const char* kUsage =
     "                             (an unsigned hint: the pinned key is the check)\n"
     "  connect NAME|HOST[:PORT]   relay stdin/stdout to the device (Ctrl-] ends it on a terminal)\n"
     "  bridge NAME --link PATH    a local pty at PATH for existing serial software; reconnects\n"
+    "  serve NAME --rfc2217 ADDR  a local RFC 2217 endpoint (127.0.0.1:PORT, [::1]:PORT or a Unix\n"
+    "                             socket path) for pyserial, labgrid...: baud, framing, flow, break\n"
+    "                             and modem lines reach the remote port (docs/line-control.md)\n"
     "  list                       paired gateways: NAME HOST:PORT FINGERPRINT\n"
     "  forget NAME                remove a paired gateway\n"
     "  fingerprint                this client's fingerprint (makes its key on first use)\n"
@@ -50,13 +53,14 @@ std::chrono::milliseconds parse_timeout(const char* text) {
 }
 
 std::vector<std::string> parse_options(int argc, char** argv, Settings& s) {
-  enum { kStats = 256, kName, kExpect, kLink, kPasscode, kSerial, kJson };
+  enum { kStats = 256, kName, kExpect, kLink, kPasscode, kSerial, kJson, kRfc2217 };
   static const option longs[] = {
       {"identity-dir", required_argument, nullptr, 'd'}, {"timeout", required_argument, nullptr, 't'},
       {"stats", no_argument, nullptr, kStats}, {"name", required_argument, nullptr, kName},
       {"expect-fingerprint", required_argument, nullptr, kExpect}, {"link", required_argument, nullptr, kLink},
       {"passcode", required_argument, nullptr, kPasscode}, {"serial", required_argument, nullptr, kSerial},
       {"json", no_argument, nullptr, kJson},
+      {"rfc2217", required_argument, nullptr, kRfc2217},
       {"help", no_argument, nullptr, 'h'}, {"version", no_argument, nullptr, 'V'}, {nullptr, 0, nullptr, 0}};
   s.dir = default_dir();
   for (int c; (c = getopt_long(argc, argv, "d:t:hV", longs, nullptr)) != -1;) {
@@ -70,6 +74,7 @@ std::vector<std::string> parse_options(int argc, char** argv, Settings& s) {
       case kLink: s.link = optarg; break;
       case kSerial: s.serial = optarg; break;
       case kJson: s.json = true; break;
+      case kRfc2217: s.rfc2217 = optarg; break;
       case 'h': std::fputs(kUsage, stdout); std::exit(kExitOk);
       case 'V': std::puts("ttygate-client " TTYGATE_VERSION); std::exit(kExitOk);
       default: usage_error("unknown option");
@@ -95,6 +100,11 @@ int dispatch(const std::vector<std::string>& args, Settings& s) {
     arguments(1);
     if (s.link.empty()) usage_error("bridge needs --link PATH");
     return run_bridge(s, args[1]);
+  }
+  if (command == "serve") {
+    arguments(1);
+    if (s.rfc2217.empty()) usage_error("serve needs --rfc2217 ADDRESS");
+    return run_serve(s, args[1]);
   }
   if (command == "list") return arguments(0), run_list(s);
   if (command == "forget") return arguments(1), run_forget(s, args[1]);

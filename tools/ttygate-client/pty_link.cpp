@@ -2,6 +2,7 @@
 #include "tools/ttygate-client/pty_link.hpp"
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <pty.h>
 #include <termios.h>
 #include <unistd.h>
@@ -27,6 +28,16 @@ Result<PtyLink> PtyLink::open(const std::filesystem::path& link) {
   if (!published) return published.error();
   pty.link_.emplace(std::move(*published));
   return pty;
+}
+
+Result<void> PtyLink::report_termios_changes() {
+  int on = 1;
+  if (::ioctl(master_.get(), TIOCPKT, &on) != 0) return errno_error("packet mode on the pty");
+  termios tio{};
+  if (::tcgetattr(slave_.get(), &tio) != 0) return errno_error("reading the pty's settings");
+  tio.c_lflag |= EXTPROC;
+  if (::tcsetattr(slave_.get(), TCSANOW, &tio) != 0) return errno_error("EXTPROC on the pty");
+  return success();
 }
 
 }  // namespace ttygate::client

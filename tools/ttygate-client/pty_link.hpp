@@ -26,6 +26,11 @@ class PtyLink {
   PtyLink& operator=(PtyLink&&) = delete;
 
   int master() const { return master_.get(); }  // non-blocking
+  int slave() const { return slave_.get(); }
+  // Packet mode on the master and EXTPROC on the slave: every read from the master then starts
+  // with a status byte, and the kernel reports each tcsetattr of the software as TIOCPKT_IOCTL
+  // (line_follow.hpp reads the new settings through the slave).
+  Result<void> report_termios_changes();
   const std::string& slave_name() const { return slave_name_; }
 
  private:

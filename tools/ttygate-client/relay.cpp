@@ -21,9 +21,22 @@ Relay::Relay(RelayOptions options) : options_(options) {
   from_gateway_.buffer.resize(kBufferSize);
 }
 
-RelayOutcome Relay::run(ktls::Channel& channel) {
+RelayOutcome Relay::run(ktls::Channel& channel) { return run(channel, options_.filter); }
+
+RelayOutcome Relay::run(ktls::Channel& channel, RelayFilter* filter) {
   peer_closed_ = close_sent_ = false;
   failure_.reset();
+  options_.filter = filter;
+  if (filter) {
+    // What the filter sends first goes ahead of local bytes a broken connection left over.
+    filtered_.clear();
+    filter->opening(filtered_);
+    auto left = to_gateway_.data();
+    filtered_.insert(filtered_.end(), left.begin(), left.end());
+    to_gateway_.buffer.assign(filtered_.begin(), filtered_.end());
+    to_gateway_.begin = 0;
+    to_gateway_.end = filtered_.size();
+  }
   for (;;) {
     Interest wants;
     bool progress = pump_local_in(wants);
@@ -37,6 +50,7 @@ RelayOutcome Relay::run(ktls::Channel& channel) {
 
 bool Relay::pump_local_in(Interest& wants) {
   if (local_eof_ || !to_gateway_.empty()) return false;
+  to_gateway_.buffer.resize(kBufferSize);
   ssize_t n = ::read(options_.local_in, to_gateway_.buffer.data(), to_gateway_.buffer.size());
   if (n < 0 && would_block(errno)) {
     wants.local_in = POLLIN;
@@ -55,6 +69,12 @@ bool Relay::pump_local_in(Interest& wants) {
     }
   }
   if (n == 0) local_eof_ = true;
+  if (options_.filter && size > 0) {
+    filtered_.clear();
+    options_.filter->outgoing(std::span(to_gateway_.buffer).first(size), filtered_);
+    to_gateway_.buffer.assign(filtered_.begin(), filtered_.end());
+    size = filtered_.size();
+  }
   to_gateway_.begin = 0;
   to_gateway_.end = size;
   return true;
@@ -87,6 +107,7 @@ bool Relay::pump_from_gateway(ktls::Channel& channel, Interest& wants) {
       from_gateway_.begin = 0;
       from_gateway_.end = st.bytes;
       from_gateway_total_ += st.bytes;
+      if (options_.filter) return filter_incoming();
       return true;
     case ktls::IoStatus::wait:
       wants.net |= st.events;
@@ -99,6 +120,17 @@ bool Relay::pump_from_gateway(ktls::Channel& channel, Interest& wants) {
       return true;
   }
   return false;
+}
+
+bool Relay::filter_incoming() {
+  filtered_.clear();
+  if (auto why = options_.filter->incoming(from_gateway_.data(), filtered_)) {
+    failure_ = RelayOutcome{RelayEnd::peer_failed, Error(std::make_error_code(std::errc::protocol_error), *why)};
+    return true;
+  }
+  std::copy(filtered_.begin(), filtered_.end(), from_gateway_.buffer.begin());  // never longer
+  from_gateway_.end = filtered_.size();
+  return true;
 }
 
 bool Relay::pump_local_out(Interest& wants) {

@@ -15,6 +15,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "common/result.hpp"
@@ -22,12 +24,27 @@
 
 namespace ttygate::client {
 
+// Changes the bytes on their way (the bridge over RFC 2217: packet-mode status bytes and
+// termios changes in, Telnet escaping and commands out). Without one, bytes pass unchanged.
+class RelayFilter {
+ public:
+  virtual ~RelayFilter() = default;
+  // At the start of each connection: what to send the gateway first.
+  virtual void opening(std::vector<std::byte>& to_gateway) = 0;
+  // One local read: appends what goes to the gateway.
+  virtual void outgoing(std::span<const std::byte> local, std::vector<std::byte>& to_gateway) = 0;
+  // One read from the gateway: appends what goes to local output (never more than came in);
+  // why when the gateway's stream is malformed.
+  virtual std::optional<std::string> incoming(std::span<const std::byte> net, std::vector<std::byte>& to_local) = 0;
+};
+
 struct RelayOptions {
   int local_in = 0;
   int local_out = 1;
   int stop_fd = -1;                   // readable (a signalfd) = stop now
   std::optional<std::byte> escape;    // this byte from local_in ends the session like EOF
   std::chrono::milliseconds linger{2000};  // after our close_notify, wait this long for the peer's
+  RelayFilter* filter = nullptr;      // per connection: run(channel, filter) overrides
 };
 
 enum class RelayEnd {
@@ -48,6 +65,8 @@ class Relay {
   explicit Relay(RelayOptions options);
 
   RelayOutcome run(ktls::Channel& channel);
+  // The same with a filter for this connection (null: none).
+  RelayOutcome run(ktls::Channel& channel, RelayFilter* filter);
 
   std::uint64_t bytes_to_gateway() const { return to_gateway_total_; }
   std::uint64_t bytes_from_gateway() const { return from_gateway_total_; }
@@ -67,11 +86,13 @@ class Relay {
   bool pump_to_gateway(ktls::Channel& channel, Interest& wants);
   bool pump_from_gateway(ktls::Channel& channel, Interest& wants);
   bool pump_local_out(Interest& wants);
+  bool filter_incoming();
   std::optional<RelayOutcome> finished(ktls::Channel& channel);
   bool wait(const ktls::Channel& channel, const Interest& wants);
 
   RelayOptions options_;
   Pending to_gateway_, from_gateway_;
+  std::vector<std::byte> filtered_;  // a filter's output before it goes into a Pending
   bool local_eof_ = false, peer_closed_ = false, close_sent_ = false, stop_ = false;
   std::optional<RelayOutcome> failure_;
   std::chrono::steady_clock::time_point linger_until_;

@@ -1,0 +1,112 @@
+// The bridge's filter over a real pty in packet mode with EXTPROC: a tcsetattr by "the
+// software" on the slave becomes RFC 2217 commands, data is escaped out and decoded in.
+#include "tools/ttygate-client/line_follow.hpp"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <pty.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "common/unique_fd.hpp"
+
+using namespace ttygate;
+using ttygate::client::LineFollow;
+
+namespace {
+
+using Bytes = std::vector<std::byte>;
+
+Bytes bytes(std::initializer_list<int> values) {
+  Bytes out;
+  for (int v : values) out.push_back(static_cast<std::byte>(v));
+  return out;
+}
+
+bool contains(const Bytes& hay, const Bytes& needle) {
+  return std::search(hay.begin(), hay.end(), needle.begin(), needle.end()) != hay.end();
+}
+
+class ALineFollow : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    int master = -1, slave = -1;
+    termios raw{};
+    cfmakeraw(&raw);
+    cfsetspeed(&raw, B115200);
+    ASSERT_EQ(::openpty(&master, &slave, nullptr, &raw, nullptr), 0);
+    master_ = UniqueFd(master);
+    slave_ = UniqueFd(slave);
+    int on = 1;
+    ASSERT_EQ(::ioctl(master, TIOCPKT, &on), 0);
+    termios t{};
+    ::tcgetattr(slave, &t);
+    t.c_lflag |= EXTPROC;
+    ::tcsetattr(slave, TCSANOW, &t);
+    baseline_ = t;
+    packet();  // the EXTPROC change itself
+  }
+  // One read from the master, as the relay does it.
+  Bytes packet() {
+    pollfd p{master_.get(), POLLIN, 0};
+    if (::poll(&p, 1, 1000) != 1) return {};
+    Bytes buffer(4096);
+    ssize_t n = ::read(master_.get(), buffer.data(), buffer.size());
+    buffer.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+    return buffer;
+  }
+
+  UniqueFd master_, slave_;
+  termios baseline_{};
+};
+
+}  // namespace
+
+TEST_F(ALineFollow, SendsWhatATcsetattrChangedAsRfc2217Commands) {
+  LineFollow follow(slave_.get(), baseline_);
+  follow.set_rfc2217(true);
+  termios t = baseline_;
+  cfsetspeed(&t, B57600);
+  t.c_cflag |= CSTOPB | CRTSCTS;
+  ASSERT_EQ(::tcsetattr(slave_.get(), TCSANOW, &t), 0);
+  Bytes in = packet();
+  ASSERT_FALSE(in.empty());
+  EXPECT_TRUE(static_cast<int>(in[0]) & TIOCPKT_IOCTL);
+  Bytes out;
+  follow.outgoing(in, out);
+  EXPECT_TRUE(contains(out, bytes({255, 250, 44, 1, 0, 0, 0xE1, 0x00, 255, 240}))) << "SET-BAUDRATE 57600";
+  EXPECT_TRUE(contains(out, bytes({255, 250, 44, 4, 2, 255, 240}))) << "SET-STOPSIZE 2";
+  EXPECT_TRUE(contains(out, bytes({255, 250, 44, 5, 3, 255, 240}))) << "SET-CONTROL hardware flow";
+  EXPECT_EQ(follow.changes_sent(), 3u);
+  out.clear();
+  follow.opening(out);  // a reconnection sends the changes again
+  EXPECT_TRUE(contains(out, bytes({255, 251, 44})));
+  EXPECT_TRUE(contains(out, bytes({255, 250, 44, 1, 0, 0, 0xE1, 0x00, 255, 240})));
+}
+
+TEST_F(ALineFollow, EscapesDataOutAndDecodesTheGatewaysTelnetIn) {
+  LineFollow follow(slave_.get(), baseline_);
+  follow.set_rfc2217(true);
+  Bytes out;
+  follow.outgoing(bytes({TIOCPKT_DATA, 'a', 255, 'b'}), out);
+  EXPECT_EQ(out, bytes({'a', 255, 255, 'b'}));
+  Bytes local;
+  ASSERT_FALSE(follow.incoming(bytes({255, 251, 0, 'x', 255, 255, 255, 250, 44, 101, 0, 0, 0x25, 0x80, 255, 240, 'y'}),
+                               local));
+  EXPECT_EQ(local, bytes({'x', 255, 'y'}));
+}
+
+TEST_F(ALineFollow, OnARawSessionOnlyStripsTheStatusByte) {
+  LineFollow follow(slave_.get(), baseline_);
+  follow.set_rfc2217(false);
+  Bytes out;
+  follow.outgoing(bytes({TIOCPKT_DATA, 'a', 255}), out);
+  follow.outgoing(bytes({TIOCPKT_IOCTL}), out);
+  EXPECT_EQ(out, bytes({'a', 255}));
+  Bytes local;
+  ASSERT_FALSE(follow.incoming(bytes({255, 255}), local));
+  EXPECT_EQ(local, bytes({255, 255}));
+}
