@@ -144,7 +144,13 @@ IoStatus KernelChannel::read(std::span<std::byte> buffer) {
       return IoStatus::wait_for(owe_update_ ? POLLIN | POLLOUT : POLLIN);
     }
     if (n < 0) return fail(receive_failure(static_cast<int>(-n)).error);
-    if (n == 0) return IoStatus::end();
+    if (n == 0) {
+      // TCP ended without the peer's close_notify: orderly for the relay, but said.
+      IoStatus end = IoStatus::end();
+      end.error = Error(std::make_error_code(std::errc::connection_reset),
+                        "the connection ended without close_notify");
+      return end;
+    }
     std::size_t got = static_cast<std::size_t>(n);
     RecordVerdict verdict = classify_record(type, buffer.first(got), is_server_);
     switch (verdict.kind) {
