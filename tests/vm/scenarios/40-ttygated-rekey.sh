@@ -99,6 +99,7 @@ relaying_in_kernel() { log_has "as control, TLS in kernel space" "$sessions"; }
 client_updates() {
   S=$1
   rx0=$(stat_or_0 TlsRxRekeyOk) tx0=$(stat_or_0 TlsTxRekeyOk) t0=$(size tap) closed0=$(log_count "closed:")
+  peer_closed=$(log_count "closed: peer closed the session")
   rm -f fifo out err expected msgs && mkfifo fifo
   s_client "$S" -msg -msgfile msgs < fifo > out 2> err &
   c=$!
@@ -138,7 +139,7 @@ client_updates() {
   rc=$?
   check "$S s_client ends with close_notify after the updates" "status $rc: $(tail -2 err)" [ $rc = 0 ]
   check "$S the gateway saw the client's close_notify" "$(grep closed: "$LOG" | tail -1)" \
-    wait_for 10 log_has "closed: peer closed the session" "$sessions"
+    wait_for 10 log_has "closed: peer closed the session" $((peer_closed + 1))
   wait_for 10 none_offloaded
 }
 
@@ -159,13 +160,15 @@ gateway_updates() {
   check "$S gateway re-keys: 1 MiB client to device byte-exact" "device got $(size up) bytes" cmp -s bulk up
   check "$S gateway re-keys: 1 MiB device to client byte-exact" "client got $(size out) bytes" cmp -s bulk out
   tx=$(($(stat_or_0 TlsTxRekeyOk) - tx0))
-  # s_client answers every update_requested: the gateway's receive key follows each one.
+  # s_client answers an update_requested with its next write (OpenSSL 3.0): every update but one
+  # that came after its last bytes re-keys the gateway's receive side too.
   wait_for 10 rx_rekeys_since "$rx0" "$tx"
   rx=$(($(stat_or_0 TlsRxRekeyOk) - rx0))
   info "$S gateway updates over 2 MiB: TlsTxRekeyOk +$tx, TlsRxRekeyOk +$rx"
   check "$S gateway re-keyed its TX at the byte limit (TlsTxRekeyOk +3 or more for 2 MiB at 512 KiB)" "+$tx" \
     [ "$tx" -ge 3 ]
-  check "$S s_client answered each: TlsRxRekeyOk grew as much" "+$rx for +$tx" [ "$rx" = "$tx" ]
+  check "$S s_client followed and answered (TlsRxRekeyOk +$((tx - 1)) or more)" "+$rx for +$tx" \
+    [ "$rx" -ge $((tx - 1)) ]
   check "$S the re-keyed session stayed in kernel TLS" "$(grep relaying "$LOG" | tail -1)" relaying_in_kernel
   wait_exit $feeder 10 >/dev/null
   exec 3>&-
