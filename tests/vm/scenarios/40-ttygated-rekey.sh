@@ -155,22 +155,25 @@ gateway_updates() {
   cat bulk >&3 &
   feeder=$!
   growing_to out $BULK
+  # OpenSSL 3.0 answers an update_requested with its next write, and one answer covers all it
+  # got while silent: a last line makes s_client write after the gateway's updates.
+  wait_exit $feeder 10 >/dev/null
+  echo "last line after the updates" >&3
+  echo "last line after the updates" >> bulk
+  growing_to out "$(size bulk)"
   sessions=$((sessions + 1))
   tap_since "$t0" > up
   check "$S gateway re-keys: 1 MiB client to device byte-exact" "device got $(size up) bytes" cmp -s bulk up
   check "$S gateway re-keys: 1 MiB device to client byte-exact" "client got $(size out) bytes" cmp -s bulk out
   tx=$(($(stat_or_0 TlsTxRekeyOk) - tx0))
-  # s_client answers an update_requested with its next write (OpenSSL 3.0): every update but one
-  # that came after its last bytes re-keys the gateway's receive side too.
-  wait_for 10 rx_rekeys_since "$rx0" "$tx"
+  wait_for 10 rx_rekeys_since "$rx0" 1
   rx=$(($(stat_or_0 TlsRxRekeyOk) - rx0))
   info "$S gateway updates over 2 MiB: TlsTxRekeyOk +$tx, TlsRxRekeyOk +$rx"
   check "$S gateway re-keyed its TX at the byte limit (TlsTxRekeyOk +3 or more for 2 MiB at 512 KiB)" "+$tx" \
     [ "$tx" -ge 3 ]
-  check "$S s_client followed and answered (TlsRxRekeyOk +$((tx - 1)) or more)" "+$rx for +$tx" \
-    [ "$rx" -ge $((tx - 1)) ]
+  check "$S s_client answered: its KeyUpdate re-keyed the gateway's receive side (TlsRxRekeyOk +1 or more)" \
+    "+$rx for +$tx" [ "$rx" -ge 1 ]
   check "$S the re-keyed session stayed in kernel TLS" "$(grep relaying "$LOG" | tail -1)" relaying_in_kernel
-  wait_exit $feeder 10 >/dev/null
   exec 3>&-
   wait_exit $c 30
   rc=$?
@@ -239,6 +242,7 @@ for S in TLS_AES_128_GCM_SHA256 TLS_AES_256_GCM_SHA384 TLS_CHACHA20_POLY1305_SHA
   started=$(cut -d' ' -f1 /proc/uptime)
   if [ "$KERNEL" = new ]; then
     client_updates $S
+    safe_random $BULK > bulk
     gateway_updates $S
     bad_peer $S stale "a record failed authentication"
     bad_peer $S garbage "unexpected handshake message 24"
