@@ -496,7 +496,7 @@ void read_pairing(const std::string& file, const Section& section, PairingSectio
 void read_tls(const Section& section, TlsSection& tls) {
   if (auto field = section.get("kernel")) tls.kernel = choose(*field, kernel_modes);
   if (auto field = section.get("rekey_after_bytes"))
-    tls.rekey_after_bytes = static_cast<std::uint64_t>(field->integer_in(1 << 20, std::int64_t{1} << 38));
+    tls.rekey_after_bytes = static_cast<std::uint64_t>(field->integer_in(1 << 16, std::int64_t{1} << 38));
   if (auto field = section.get("rekey_after_seconds"))
     tls.rekey_after = std::chrono::seconds(field->integer_in(1, 604800));
   if (auto field = section.get("ticket_lifetime_seconds"))

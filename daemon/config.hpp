@@ -108,7 +108,7 @@ struct PairingSection {
 struct TlsSection {
   KernelTls kernel = KernelTls::automatic;
   // Per traffic key, whichever comes first (RFC 8446 5.5 bounds AES-GCM at 2^24.5 full records).
-  std::uint64_t rekey_after_bytes = std::uint64_t{1} << 30;   // 1 MiB .. 2^38
+  std::uint64_t rekey_after_bytes = std::uint64_t{1} << 30;   // 64 KiB (tests) .. 2^38
   std::chrono::seconds rekey_after{3600};                     // rekey_after_seconds, 1..604800
   std::chrono::seconds ticket_lifetime{86400};                // ticket_lifetime_seconds, 0 = no
                                                               // resumption, ..604800

@@ -42,6 +42,9 @@ Result<void> Gateway::start() {
     // Secrets are only captured when they have somewhere to go.
     if (auto prepared = ktls::prepare_for_offload(tls_.get()); !prepared) return prepared.error();
     log::info("Kernel TLS available: sessions are handed to the kernel after the handshake");
+    log::info(kernel_tls_.rekey ? "Kernel TLS re-keys in place: KeyUpdate keeps kernel sessions"
+                                : "Kernel TLS cannot re-key (" + kernel_tls_.rekey_reason +
+                                      "): a KeyUpdate ends a kernel session and the client resumes");
   } else {
     log::info("Kernel TLS unavailable (" + kernel_tls_.reason + "): TLS stays in user space");
   }

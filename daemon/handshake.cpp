@@ -30,7 +30,7 @@ Result<std::unique_ptr<ktls::Channel>> Handshake::into_channel(const ktls::Kerne
   const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl_.get());
   auto suite = cipher ? ktls::suite_from_id(SSL_CIPHER_get_protocol_id(cipher)) : std::nullopt;
   if (suite && kernel.supports(*suite)) {
-    if (auto ready = ktls::check_ready(ssl_.get()); ready) return ktls::hand_over(std::move(ssl_), std::move(fd_));
+    if (auto ready = ktls::check_ready(ssl_.get()); ready) return ktls::hand_over(std::move(ssl_), std::move(fd_), kernel.rekey);
     else if (stayed)
       *stayed = ready.error().message();
   }

@@ -31,6 +31,10 @@ std::string Session::who() const { return "Session " + std::to_string(id_) + " (
 
 ktls::Offload Session::offload() const { return channel_ ? channel_->offload() : ktls::Offload::user; }
 
+std::string_view Session::rekey() const {
+  return !channel_ ? "" : channel_->updates_keys_in_place() ? "keyupdate" : "resume";
+}
+
 void Session::start(std::chrono::milliseconds handshake_timeout) {
   handshake_timer_.set(host_.loop(), host_.loop().timeout(handshake_timeout, [this](int) {
     close("handshake timed out");
@@ -230,8 +234,11 @@ void Session::arm_key_age_timer() {
 }
 
 void Session::update_keys(const char* why) {
-  if (!channel_->update_keys())
+  ktls::KeyUpdateStart start = channel_->update_keys();
+  if (start.kind == ktls::KeyUpdateStart::unsupported)
     return close(std::string("traffic keys reached their ") + why + " and this record layer can't update them; the client resumes");
+  if (start.kind == ktls::KeyUpdateStart::failed)
+    return close(std::string("updating the traffic keys at their ") + why + " failed: " + start.error.message());
   key_bytes_ = 0;
   arm_key_age_timer();
   log::debug(who() + ": traffic keys updated (" + why + ")");

@@ -117,6 +117,9 @@ class Session final : public RelaySubscriber, private ComPortOutput {
   const Peer& peer() const { return peer_; }
   Relay& relay() const { return relay_; }
   ktls::Offload offload() const;
+  // How traffic keys are replaced: "keyupdate" (in place, user space or a kernel that re-keys),
+  // "resume" (a kernel that can't: close_notify, the client resumes); "" before relaying.
+  std::string_view rekey() const;
   std::uint64_t bytes_in() const { return bytes_in_; }
   std::uint64_t bytes_out() const { return bytes_out_; }
   std::uint64_t bytes_dropped() const { return bytes_dropped_; }

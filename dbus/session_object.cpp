@@ -21,6 +21,7 @@ int get_property(sd_bus*, const char* path, const char*, const char* property, s
   if (p == "Role") return sd_bus_message_append(reply, "s", std::string(to_string(s->role())).c_str());
   if (p == "Offload") return sd_bus_message_append(reply, "s", std::string(ktls::to_string(s->offload())).c_str());
   if (p == "Protocol") return sd_bus_message_append(reply, "s", std::string(s->protocol()).c_str());
+  if (p == "Rekey") return sd_bus_message_append(reply, "s", std::string(s->rekey()).c_str());
   if (p == "Resumed") return sd_bus_message_append(reply, "b", static_cast<int>(s->resumed()));
   if (p == "BytesIn") return sd_bus_message_append(reply, "t", s->bytes_in());
   if (p == "BytesOut") return sd_bus_message_append(reply, "t", s->bytes_out());
@@ -48,6 +49,7 @@ const sd_bus_vtable kSessionVtable[] = {
     SD_BUS_PROPERTY("Role", "s", get_property, 0, kConst),
     SD_BUS_PROPERTY("Offload", "s", get_property, 0, kConst),
     SD_BUS_PROPERTY("Protocol", "s", get_property, 0, kConst),
+    SD_BUS_PROPERTY("Rekey", "s", get_property, 0, kConst),
     SD_BUS_PROPERTY("Resumed", "b", get_property, 0, kConst),
     SD_BUS_PROPERTY("BytesIn", "t", get_property, 0, 0),
     SD_BUS_PROPERTY("BytesOut", "t", get_property, 0, 0),

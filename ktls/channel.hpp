@@ -38,6 +38,12 @@ struct IoStatus {
   static IoStatus failure(Error e) { return {failed, 0, 0, std::move(e)}; }
 };
 
+struct KeyUpdateStart {
+  enum Kind { started, unsupported, failed };
+  Kind kind = started;
+  Error error;  // failed: why
+};
+
 class Channel {
  public:
   virtual ~Channel() = default;
@@ -53,10 +59,16 @@ class Channel {
   virtual bool has_buffered_input() const = 0;
   // Sends close_notify, best effort and without blocking.
   virtual void close_notify() = 0;
-  // Starts a KeyUpdate that replaces the keys of both directions (update_requested). False when
-  // this record layer can't: the caller then ends the session with close_notify and lets the
-  // client resume, which gives fresh keys too.
-  virtual bool update_keys() = 0;
+  // Starts a KeyUpdate that replaces the keys of both directions (update_requested): our send
+  // key at once (or before the next byte of payload, when the socket is full), our receive key
+  // when the peer's answering KeyUpdate arrives. unsupported when this record layer can't (a
+  // kernel without TLS 1.3 re-keying): the caller then ends the session with close_notify and
+  // lets the client resume, which gives fresh keys too. failed: the session is lost (error says
+  // why); read and write fail from then on.
+  virtual KeyUpdateStart update_keys() = 0;
+  // Whether update_keys() and a peer's KeyUpdate keep the session ("keyupdate"), or end it so
+  // the client resumes ("resume"). Fixed for the session's life.
+  virtual bool updates_keys_in_place() const = 0;
 };
 
 }  // namespace ttygate::ktls

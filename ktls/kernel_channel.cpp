@@ -1,17 +1,11 @@
 #include "ktls/kernel_channel.hpp"
 
 #include <linux/tls.h>
-#include <sys/socket.h>
 
 #include <array>
 #include <cerrno>
 #include <optional>
 
-#include "ktls/offload.hpp"
-
-#ifndef SOL_TLS
-#define SOL_TLS 282
-#endif
 
 namespace ttygate::ktls {
 namespace {
@@ -62,25 +56,6 @@ RecordVerdict classify_handshake(std::span<const std::byte> payload, bool is_ser
   return verdict ? *verdict : failed("empty handshake record");
 }
 
-ssize_t receive_record(int fd, std::span<std::byte> buffer, std::uint8_t& type) {
-  iovec iov{buffer.data(), buffer.size()};
-  alignas(cmsghdr) unsigned char control[CMSG_SPACE(sizeof(std::uint8_t))];
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  do n = ::recvmsg(fd, &msg, MSG_DONTWAIT);
-  while (n < 0 && errno == EINTR);
-  type = record_application_data;
-  if (n < 0) return n;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level == SOL_TLS && c->cmsg_type == TLS_GET_RECORD_TYPE) type = *CMSG_DATA(c);
-  }
-  return n;
-}
-
 IoStatus receive_failure(int err) {
   switch (err) {
     case EBADMSG:
@@ -88,6 +63,9 @@ IoStatus receive_failure(int err) {
                                            "transit)", err));
     case EMSGSIZE: return IoStatus::failure(errno_error("peer sent an oversized record", err));
     case EIO: return IoStatus::failure(errno_error("kernel could not deliver a TLS record", err));
+    case EKEYEXPIRED:
+      return IoStatus::failure(errno_error("the kernel holds records under a receive key this side "
+                                           "never derived (a KeyUpdate was missed)", err));
     default: return IoStatus::failure(errno_error("receive", err));
   }
 }
@@ -136,31 +114,51 @@ RecordVerdict classify_record(std::uint8_t type, std::span<const std::byte> payl
   }
 }
 
-KernelChannel::KernelChannel(UniqueFd fd, Suite suite, SecretBytes rx_secret, SecretBytes tx_secret,
-                             bool is_server)
-    : fd_(std::move(fd)),
+KernelChannel::KernelChannel(std::unique_ptr<RecordSocket> socket, Suite suite,
+                             SecretBytes rx_secret, SecretBytes tx_secret, bool is_server,
+                             bool can_rekey)
+    : socket_(std::move(socket)),
       suite_(suite),
       rx_secret_(std::move(rx_secret)),
       tx_secret_(std::move(tx_secret)),
-      is_server_(is_server) {}
+      is_server_(is_server),
+      can_rekey_(can_rekey) {}
+
+IoStatus KernelChannel::fail(Error error) {
+  failure_ = error;
+  return IoStatus::failure(std::move(error));
+}
 
 IoStatus KernelChannel::read(std::span<std::byte> buffer) {
+  if (failure_) return IoStatus::failure(*failure_);
   if (buffer.size() < min_read_buffer) {
     return IoStatus::failure(Error(std::make_error_code(std::errc::invalid_argument),
                                    "read buffer smaller than a control record"));
   }
+  // An owed KeyUpdate goes out as soon as the socket takes it, whoever calls first.
+  if (std::optional<IoStatus> st = send_owed_update(); st && st->kind == IoStatus::failed) return *st;
   for (;;) {
     std::uint8_t type;
-    ssize_t n = receive_record(fd_.get(), buffer, type);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return IoStatus::wait_for(POLLIN);
-    if (n < 0) return receive_failure(errno);
-    if (n == 0) return IoStatus::end();
+    ssize_t n = socket_->receive(buffer, type);
+    if (n == -EAGAIN || n == -EWOULDBLOCK) {
+      return IoStatus::wait_for(owe_update_ ? POLLIN | POLLOUT : POLLIN);
+    }
+    if (n < 0) return fail(receive_failure(static_cast<int>(-n)).error);
+    if (n == 0) {
+      // TCP ended without the peer's close_notify: orderly for the relay, but said.
+      IoStatus end = IoStatus::end();
+      end.error = Error(std::make_error_code(std::errc::connection_reset),
+                        "the connection ended without close_notify");
+      return end;
+    }
     std::size_t got = static_cast<std::size_t>(n);
     RecordVerdict verdict = classify_record(type, buffer.first(got), is_server_);
     switch (verdict.kind) {
-      case RecordVerdict::data: return IoStatus::transferred(got);
+      case RecordVerdict::data:
+        updates_without_data_ = 0;
+        return IoStatus::transferred(got);
       case RecordVerdict::closed: return IoStatus::end();
-      case RecordVerdict::failed: return IoStatus::failure(std::move(verdict.error));
+      case RecordVerdict::failed: return fail(std::move(verdict.error));
       case RecordVerdict::ignore: continue;
       case RecordVerdict::key_update: {
         if (std::optional<IoStatus> ended = on_key_update(verdict.update_requested)) return *ended;
@@ -175,65 +173,79 @@ IoStatus KernelChannel::write(std::span<const std::byte> data) {
     return IoStatus::failure(Error(std::make_error_code(std::errc::broken_pipe),
                                    "write after close_notify"));
   }
+  if (failure_) return IoStatus::failure(*failure_);
   if (data.empty()) return IoStatus::transferred(0);
-  for (;;) {
-    ssize_t n = ::send(fd_.get(), data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n >= 0) return IoStatus::transferred(static_cast<std::size_t>(n));
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return IoStatus::wait_for(POLLOUT);
-    return IoStatus::failure(errno_error("send"));
-  }
+  // RFC 8446 4.6.3: the owed KeyUpdate goes before the next application data.
+  if (std::optional<IoStatus> st = send_owed_update()) return *st;
+  ssize_t n = socket_->send(data);
+  if (n >= 0) return IoStatus::transferred(static_cast<std::size_t>(n));
+  if (n == -EAGAIN || n == -EWOULDBLOCK) return IoStatus::wait_for(POLLOUT);
+  return fail(errno_error("send", static_cast<int>(-n)));
 }
 
 void KernelChannel::close_notify() {
   if (sent_close_notify_) return;
   sent_close_notify_ = true;
   const std::array<std::byte, 2> alert{std::byte{alert_level_warning}, std::byte{alert_close_notify}};
-  send_record(record_alert, alert);
+  socket_->send_record(record_alert, alert);
 }
 
-bool KernelChannel::send_record(std::uint8_t type, std::span<const std::byte> payload) {
-  iovec iov{const_cast<std::byte*>(payload.data()), payload.size()};
-  alignas(cmsghdr) unsigned char control[CMSG_SPACE(sizeof type)]{};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_TLS;
-  c->cmsg_type = TLS_SET_RECORD_TYPE;
-  c->cmsg_len = CMSG_LEN(sizeof type);
-  *CMSG_DATA(c) = type;
-  ssize_t n;
-  do n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-  while (n < 0 && errno == EINTR);
-  return n == static_cast<ssize_t>(payload.size());
-}
-
-// The peer moved its sending key forward (RFC 8446 4.6.3). Linux 6.1 cannot take a second
-// TLS_RX (EBUSY); later kernels re-key in place. Without re-keying, every following record would
-// fail authentication, so the session ends cleanly instead.
-std::optional<IoStatus> KernelChannel::on_key_update(bool update_requested) {
-  Result<SecretBytes> next_rx = next_traffic_secret(suite_, rx_secret_.bytes());
-  if (!next_rx) return IoStatus::failure(next_rx.error());
-  if (Result<void> r = install_keys(fd_.get(), TLS_RX, suite_, next_rx->bytes(), 0); !r) {
-    return end_without_rekey(Error(r.error().code(), "peer sent KeyUpdate but " + r.error().context()));
+KeyUpdateStart KernelChannel::update_keys() {
+  if (failure_) return {KeyUpdateStart::failed, *failure_};
+  if (!can_rekey_) return {KeyUpdateStart::unsupported, {}};
+  owe_update_ = true;
+  owe_requested_ = true;
+  if (std::optional<IoStatus> st = send_owed_update(); st && st->kind == IoStatus::failed) {
+    return {KeyUpdateStart::failed, st->error};
   }
-  rx_secret_ = std::move(next_rx).value();
-  if (!update_requested) return std::nullopt;
+  return {};
+}
 
+std::optional<IoStatus> KernelChannel::send_owed_update() {
+  if (!owe_update_) return std::nullopt;
   Result<SecretBytes> next_tx = next_traffic_secret(suite_, tx_secret_.bytes());
-  if (!next_tx) return IoStatus::failure(next_tx.error());
-  const std::array<std::byte, 5> key_update{std::byte{handshake_key_update}, std::byte{0},
-                                            std::byte{0}, std::byte{1}, std::byte{0}};
-  if (!send_record(record_handshake, key_update)) {
-    return IoStatus::failure(errno_error("sending KeyUpdate"));
+  if (!next_tx) return fail(next_tx.error());
+  const std::array<std::byte, 5> key_update{std::byte{handshake_key_update}, std::byte{0}, std::byte{0},
+                                            std::byte{1}, static_cast<std::byte>(owe_requested_ ? 1 : 0)};
+  ssize_t n = socket_->send_record(record_handshake, key_update);
+  if (n == -EAGAIN || n == -EWOULDBLOCK) return IoStatus::wait_for(POLLOUT);
+  if (n < 0) return fail(errno_error("sending our KeyUpdate", static_cast<int>(-n)));
+  if (n != static_cast<ssize_t>(key_update.size())) {
+    return fail(Error(std::make_error_code(std::errc::io_error), "the kernel sent part of our KeyUpdate"));
   }
-  if (Result<void> r = install_keys(fd_.get(), TLS_TX, suite_, next_tx->bytes(), 0); !r) {
-    return IoStatus::failure(r.error());
+  // The KeyUpdate went out under the old key; everything after it must use the next one.
+  if (Result<void> r = socket_->install(TLS_TX, suite_, next_tx->bytes()); !r) {
+    return fail(Error(r.error().code(), "our KeyUpdate was sent but " + r.error().context()));
   }
   tx_secret_ = std::move(next_tx).value();
+  owe_update_ = false;
+  owe_requested_ = false;
+  ++sent_;
+  return std::nullopt;
+}
+
+// The peer moved its sending key forward (RFC 8446 4.6.3). The kernel parks decryption until
+// the next receive key is installed, which happens here before anything else is read. Linux 6.1
+// cannot take a second TLS_RX (EBUSY): every following record would fail authentication, so the
+// session ends cleanly instead and the client resumes.
+std::optional<IoStatus> KernelChannel::on_key_update(bool update_requested) {
+  if (++updates_without_data_ > max_key_updates_without_data) {
+    return fail(protocol_error("peer sent more than " + std::to_string(max_key_updates_without_data) +
+                               " KeyUpdates with no application data between them"));
+  }
+  Result<SecretBytes> next_rx = next_traffic_secret(suite_, rx_secret_.bytes());
+  if (!next_rx) return fail(next_rx.error());
+  if (Result<void> r = socket_->install(TLS_RX, suite_, next_rx->bytes()); !r) {
+    Error why(r.error().code(), "peer sent KeyUpdate but " + r.error().context());
+    if (r.error().code() == std::error_code(EBUSY, std::system_category())) return end_without_rekey(why);
+    return fail(std::move(why));
+  }
+  rx_secret_ = std::move(next_rx).value();
+  ++received_;
+  if (!update_requested) return std::nullopt;
+  // Requests that arrive while one is owed share it.
+  owe_update_ = true;
+  if (std::optional<IoStatus> st = send_owed_update(); st && st->kind == IoStatus::failed) return st;
   return std::nullopt;
 }
 

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <vector>
 
 #include "common/loopback.hpp"
@@ -57,8 +58,9 @@ std::string available_ulps() {
   return line.empty() ? "none" : line;
 }
 
-// Installs throwaway keys both ways on a fresh pair; empty string when the suite works.
-std::string probe_suite(Suite suite, bool& ulp) {
+// Installs throwaway keys both ways on a fresh pair; empty string when the suite works. For the
+// first suite that works, rekey says whether a second TLS_TX key was taken (set only then).
+std::string probe_suite(Suite suite, bool& ulp, std::optional<Result<void>>& rekey) {
   Result<std::pair<UniqueFd, UniqueFd>> pair = loopback_pair();
   if (!pair) return "cannot probe kernel TLS: " + pair.error().message();
   int fd = pair->first.get();
@@ -71,6 +73,10 @@ std::string probe_suite(Suite suite, bool& ulp) {
     if (Result<void> r = install_keys(fd, direction, suite, secret, 0); !r) {
       return r.error().message();
     }
+  }
+  if (!rekey) {
+    std::vector<std::uint8_t> next(hash_length(suite), 0xa5);
+    rekey = install_keys(fd, TLS_TX, suite, next, 0);
   }
   return {};
 }
@@ -147,8 +153,9 @@ bool KernelTlsSupport::supports(Suite suite) const {
 
 KernelTlsSupport probe_kernel_tls() {
   KernelTlsSupport support;
+  std::optional<Result<void>> rekey;
   for (Suite suite : all_suites) {
-    std::string why = probe_suite(suite, support.ulp);
+    std::string why = probe_suite(suite, support.ulp, rekey);
     bool works = why.empty();
     if (suite == Suite::aes_128_gcm_sha256) support.aes_128_gcm = works;
     if (suite == Suite::aes_256_gcm_sha384) support.aes_256_gcm = works;
@@ -156,6 +163,8 @@ KernelTlsSupport probe_kernel_tls() {
     if (!works) support.reason += (support.reason.empty() ? "" : "; ") + why;
     if (!support.ulp) break;  // the same sentence for every suite
   }
+  support.rekey = rekey && rekey->ok();
+  if (rekey && !rekey->ok()) support.rekey_reason = rekey->error().message();
   return support;
 }
 
@@ -246,7 +255,7 @@ Result<void> check_ready(const SSL* ssl) {
   return check_buffers(ssl);
 }
 
-Result<std::unique_ptr<Channel>> hand_over(SslPtr ssl, UniqueFd fd) {
+Result<std::unique_ptr<Channel>> hand_over(SslPtr ssl, UniqueFd fd, bool can_rekey) {
   release_socket_bios(ssl.get());  // fd has one owner, whatever happens below
   if (Result<void> r = check_ready(ssl.get()); !r) return r.error();
   int ssl_fd = SSL_get_fd(ssl.get());
@@ -265,7 +274,7 @@ Result<std::unique_ptr<Channel>> hand_over(SslPtr ssl, UniqueFd fd) {
       !r) {
     return r.error();
   }
-  auto channel = std::make_unique<KernelChannel>(std::move(fd), suite, rx, tx, is_server);
+  auto channel = std::make_unique<KernelChannel>(std::move(fd), suite, rx, tx, is_server, can_rekey);
   ssl.reset();  // wipes the captured secrets with the rest of OpenSSL's state
   return std::unique_ptr<Channel>(std::move(channel));
 }

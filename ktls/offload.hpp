@@ -41,6 +41,10 @@ struct KernelTlsSupport {
   bool aes_128_gcm = false;
   bool aes_256_gcm = false;
   bool chacha20_poly1305 = false;
+  // TLS 1.3 re-keying (Linux 6.14): a second TLS_TX on the same socket replaces the key. False
+  // when it answers EBUSY (6.1): a KeyUpdate then ends the session and the client resumes.
+  bool rekey = false;
+  std::string rekey_reason;  // why not, when rekey is false and a suite works
   std::string reason;  // empty when everything works; else sentences saying what is missing
 
   bool supports(Suite suite) const;
@@ -48,8 +52,9 @@ struct KernelTlsSupport {
 };
 
 // Start-up probe: attaches the TLS layer to loopback TCP pairs and installs throwaway keys for
-// each suite (this also makes the kernel load the tls and AEAD modules). A few milliseconds; call
-// once and keep the answer.
+// each suite (this also makes the kernel load the tls and AEAD modules), then installs the send
+// key a second time to learn whether the kernel re-keys (0) or not (EBUSY). A few milliseconds;
+// call once and keep the answer.
 KernelTlsSupport probe_kernel_tls();
 
 // The key block one setsockopt(SOL_TLS, TLS_TX or TLS_RX) takes. Wiped on destruction.
@@ -101,6 +106,7 @@ Result<void> check_ready(const SSL* ssl);
 // traffic secrets and the suite, for KeyUpdate. If check_ready fails, nothing was touched but the
 // SSL and fd are consumed all the same: call check_ready first to keep a user-space fallback. Any
 // later failure leaves a socket that is neither plain nor OpenSSL's: it is closed.
-Result<std::unique_ptr<Channel>> hand_over(SslPtr ssl, UniqueFd fd);
+// can_rekey: KernelTlsSupport::rekey, so the channel follows KeyUpdates in place.
+Result<std::unique_ptr<Channel>> hand_over(SslPtr ssl, UniqueFd fd, bool can_rekey = false);
 
 }  // namespace ttygate::ktls

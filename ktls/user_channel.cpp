@@ -55,17 +55,17 @@ void UserChannel::close_notify() {
 
 namespace ttygate::ktls {
 
-bool UserChannel::update_keys() {
+KeyUpdateStart UserChannel::update_keys() {
   ERR_clear_error();
   if (SSL_key_update(ssl_.get(), SSL_KEY_UPDATE_REQUESTED) != 1) {
     ERR_clear_error();
-    return false;
+    return {KeyUpdateStart::unsupported, {}};
   }
   // Push the KeyUpdate out now rather than with the next payload; if the socket is full it goes
   // with the next write, still before any byte under the new key.
   SSL_do_handshake(ssl_.get());
   ERR_clear_error();
-  return true;
+  return {};
 }
 
 }  // namespace ttygate::ktls

@@ -20,7 +20,8 @@ class UserChannel final : public Channel {
   IoStatus write(std::span<const std::byte> data) override;
   bool has_buffered_input() const override;
   void close_notify() override;
-  bool update_keys() override;
+  KeyUpdateStart update_keys() override;
+  bool updates_keys_in_place() const override { return true; }  // OpenSSL does KeyUpdate
 
   SSL* ssl() const { return ssl_.get(); }
 

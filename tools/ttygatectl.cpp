@@ -211,11 +211,11 @@ int cmd_sessions(Client& bus, const Options& o) {
     if (auto owner = objects.find(client); owner != objects.end() && owner->second.count(kClientIface))
       client = property_text(owner->second.at(kClientIface), "Name");
     rows.push_back({path.substr(path.rfind('/') + 1), client, property_text(s, "Peer"), property_text(s, "Port"),
-                    property_text(s, "Role"), property_text(s, "Offload"),
+                    property_text(s, "Role"), property_text(s, "Offload"), property_text(s, "Rekey"),
                     format_bytes(property_number(s, "BytesIn")), format_bytes(property_number(s, "BytesOut")),
                     format_time(property_number(s, "Since"))});
   }
-  print_table(std::cout, {"ID", "CLIENT", "PEER", "PORT", "ROLE", "TLS", "IN", "OUT", "SINCE"}, rows);
+  print_table(std::cout, {"ID", "CLIENT", "PEER", "PORT", "ROLE", "TLS", "REKEY", "IN", "OUT", "SINCE"}, rows);
   return 0;
 }
 

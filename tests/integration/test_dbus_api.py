@@ -257,6 +257,10 @@ def test_session_objects_show_live_sessions_and_disconnect_them(gateway, bus, cl
         assert bus.get(path, SESSION, "Port") == '"toy"'
         assert bus.get(path, SESSION, "Role") == '"control"'
         assert bus.get(path, SESSION, "Offload") in ('"kernel"', '"user"')
+        # User space always updates keys in place; kernel space only on a kernel that re-keys.
+        offload = bus.get(path, SESSION, "Offload")
+        expected = ('"keyupdate"',) if offload == '"user"' else ('"keyupdate"', '"resume"')
+        assert bus.get(path, SESSION, "Rekey") in expected
         assert bus.get(path, SESSION, "Resumed") == "false"
         assert bus.get(path, SESSION, "Protocol") == '"raw"'  # no ALPN: the byte-exact relay
         assert bus.get(path, SESSION, "BytesIn") == "5"

@@ -61,7 +61,7 @@ def test_sessions_lists_and_disconnect_closes(gateway, bus, client, device):
         s.sendall(b"ping\n")
         assert device.read(5) == b"ping\n"
         table = ok(bus.ctl("sessions"))
-        row = re.search(r"^(\d+)\s+laptop\s+127\.0\.0\.1:\d+\s+toy\s+control\s+(user|kernel)\s+5 B", table, re.M)
+        row = re.search(r"^(\d+)\s+laptop\s+127\.0\.0\.1:\d+\s+toy\s+control\s+(user|kernel)\s+(keyupdate|resume)\s+5 B", table, re.M)
         assert row, table
         [session] = json.loads(ok(bus.ctl("sessions", "--json")))
         assert session["BytesIn"] == 5 and session["Port"] == "toy"
@@ -71,7 +71,7 @@ def test_sessions_lists_and_disconnect_closes(gateway, bus, client, device):
     # The gateway says the session object is gone; only then is the empty table a fact.
     monitor.wait_for(r'member=InterfacesRemoved\n\s+object path "' + re.escape(session["Path"]) + '"', timeout=2)
     monitor.stop()
-    assert ok(bus.ctl("sessions")).strip().splitlines() == ["ID  CLIENT  PEER  PORT  ROLE  TLS  IN  OUT  SINCE"]
+    assert ok(bus.ctl("sessions")).strip().splitlines() == ["ID  CLIENT  PEER  PORT  ROLE  TLS  REKEY  IN  OUT  SINCE"]
 
 
 def test_remove_by_name_closes_the_live_session(gateway, bus, client, device):

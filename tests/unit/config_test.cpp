@@ -372,7 +372,7 @@ const BadFile kBadFiles[] = {
     {"RejectsAnUnknownKernelTlsMode", "[tls]\nkernel = \"on\"\n" + kPort,
      F + "tls.kernel: expected one of auto, off, got \"on\""},
     {"RejectsARekeyLimitAboveTheRfcCeiling", "[tls]\nrekey_after_bytes = 1099511627776\n" + kPort,
-     F + "tls.rekey_after_bytes: expected an integer in 1048576..274877906944, got an integer 1099511627776"},
+     F + "tls.rekey_after_bytes: expected an integer in 65536..274877906944, got an integer 1099511627776"},
     {"RejectsAKeepaliveCountOfZero", "[keepalive]\ncount = 0\n" + kPort,
      F + "keepalive.count: expected an integer in 1..30, got an integer 0"},
     {"RejectsAnUnknownKeyNamingTheTable", port_with("speed = 9600\n"),

@@ -299,6 +299,48 @@ TEST_P(CapturedSecrets, DecryptTheClientsRecordsAtTheCountedSequence) {
             std::string("two\x17", 4));
 }
 
+// Splits the front record (header and body) off bytes.
+std::vector<std::uint8_t> next_record(std::vector<std::uint8_t>& bytes) {
+  if (bytes.size() < 5) return {};
+  std::size_t length = 5 + (std::size_t{bytes[3]} << 8 | bytes[4]);
+  if (bytes.size() < length) return {};
+  std::vector<std::uint8_t> record(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(length));
+  bytes.erase(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(length));
+  return record;
+}
+
+// OpenSSL's own KeyUpdate: the record goes out under the old key at the counted sequence, and
+// what follows opens with next_traffic_secret() (RFC 8446 7.2) from record number 0, which is
+// what KernelChannel installs. Both directions, twice in a row (the secret chain).
+TEST_P(CapturedSecrets, DecryptRecordsAfterAKeyUpdateWithTheNextTrafficSecret) {
+  Session s(client_ctx_.get(), server_ctx_.get());
+  ASSERT_TRUE(s.handshake());
+  const OffloadState* state = offload_state(s.server.get());
+  const Suite suite = GetParam().suite;
+  struct Side {
+    SSL* ssl;
+    BIO* out;
+    SecretBytes secret;
+    std::uint64_t sequence;
+  };
+  for (Side side : {Side{s.client.get(), s.client_out, state->client_secret, 0},
+                    Side{s.server.get(), s.server_out, state->server_secret, state->records_sent}}) {
+    for (int round = 0; round < 2; ++round) {
+      ASSERT_EQ(SSL_key_update(side.ssl, round == 0 ? SSL_KEY_UPDATE_NOT_REQUESTED : SSL_KEY_UPDATE_REQUESTED), 1);
+      ASSERT_EQ(SSL_write(side.ssl, "after", 5), 5);
+      std::vector<std::uint8_t> wire = s.take(side.out);
+      const char update[] = {24, 0, 0, 1, static_cast<char>(round), 22};
+      EXPECT_EQ(open_record(GetParam(), side.secret, side.sequence, next_record(wire)),
+                std::string(update, sizeof update));
+      Result<SecretBytes> next = next_traffic_secret(suite, side.secret.bytes());
+      ASSERT_TRUE(next.ok());
+      EXPECT_EQ(open_record(GetParam(), *next, 0, next_record(wire)), std::string("after\x17", 6));
+      side.secret = *next;
+      side.sequence = 1;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Offload, CapturedSecrets,
     ::testing::Values(SuiteCase{"TLS_AES_128_GCM_SHA256", Suite::aes_128_gcm_sha256, EVP_aes_128_gcm},

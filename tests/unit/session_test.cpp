@@ -161,9 +161,11 @@ TEST_F(ASession, OfAKnownClientRelaysAfterItsHandshake) {
   host_.known[client_pin_] = Role::control;
   Session& s = connect();
   EXPECT_EQ(s.state(), Session::State::handshaking);
+  EXPECT_EQ(s.rekey(), "");  // no record layer yet
   until([&] { return s.relaying(); });
   EXPECT_EQ(host_.events, (std::vector<std::string>{"handshake_finished", "admit_established", "relaying"}));
   EXPECT_EQ(s.offload(), ktls::Offload::user);
+  EXPECT_EQ(s.rekey(), "keyupdate");  // OpenSSL updates keys in place
   EXPECT_EQ(s.role(), Role::control);
   EXPECT_EQ(relay_.sessions().size(), 1u);
   EXPECT_EQ(s.ssl(), nullptr);  // the record layer now belongs to the channel

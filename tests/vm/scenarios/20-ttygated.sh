@@ -2,6 +2,7 @@
 # offload proven per session (the gateway's log and /proc/net/tls_stat), byte-exact relay through
 # the pty both ways (2 MiB, the first bytes sent right after the client's Finished),
 # close_notify from either side, a tampered record, an unpinned client.
+# kernels: 6.1 new
 # binaries: ttygated ptytap tamper_proxy openssl
 set -u
 W=/tmp/gw

@@ -5,6 +5,7 @@
 # socket. Resumption: the paired client keeps its ticket (s_client -sess_out), comes back with
 # it (-sess_in), and the resumed session, whose renewed ticket the gateway sent before the
 # hand-over, relays byte-exact in the kernel; the renewed ticket resumes again.
+# kernels: 6.1 new
 # binaries: ttygated ptytap openssl
 set -u
 W=/tmp/pair
