@@ -13,6 +13,7 @@
 #include "common/log.hpp"
 #include "daemon/button.hpp"
 #include "daemon/config.hpp"
+#include "daemon/fd_budget.hpp"
 #include "daemon/gateway.hpp"
 #include "daemon/loop.hpp"
 #include "daemon/passcode.hpp"
@@ -146,7 +147,18 @@ std::unique_ptr<ButtonWatch> watch_button(Loop& loop, const Config& config, Gate
   return std::make_unique<ButtonWatch>(loop, std::move(*source), debounce, [&gateway] { gateway.button_pressed(); });
 }
 
+// Each session is a socket: the soft limit of 1024 would be the real session limit.
+void raise_descriptor_limit() {
+  auto raised = raise_fd_limit();
+  if (!raised) log::warning("Failed to raise the descriptor limit: " + raised.error().message() + ", ignoring");
+  else if (raised->now != raised->before)
+    log::info("Descriptor limit raised from " + std::to_string(raised->before) + " to " + std::to_string(raised->now));
+  else if (raised->now < 4096)
+    log::warning("Descriptor limit is " + std::to_string(raised->now) + " (the hard limit): sessions may run out of them");
+}
+
 int run(const Config& config, bool use_bus) {
+  raise_descriptor_limit();
   auto identity = or_fail(load_gateway_identity(config), "load the gateway identity");
   auto store = or_fail(ClientStore::open(client_store_path(config)), "load the client store");
   Loop loop;
