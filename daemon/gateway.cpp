@@ -112,7 +112,8 @@ bool Gateway::admit(SSL* ssl, const ktls::Pin& pin) {
     return true;
   }
   if (auto why = admission(pin, session->relay())) {
-    refusals_.refuse(client ? "admission of a paired client" : "unknown client key", who + ": refused: " + *why);
+    // A paired client's reason is its own cause (bounded by the store); unknown keys share one.
+    refusals_.refuse(client ? *why : "unknown client key", who + ": refused: " + *why);
     return false;
   }
   session->set_client(pin, client->role);
@@ -151,7 +152,7 @@ void Gateway::rotate_ticket_keys() {
 
 bool Gateway::admit_established(const Session& session) {
   if (auto why = admission(session.pin(), session.relay(), session.role())) {
-    refusals_.refuse("admission after the handshake", "Session " + std::to_string(session.id()) + " (" +
+    refusals_.refuse(*why, "Session " + std::to_string(session.id()) + " (" +
                                                            session.peer().text + "): refused after the handshake: " + *why);
     return false;
   }
