@@ -248,3 +248,21 @@ def test_out_of_descriptors_the_listener_accepts_and_closes_with_one_clear_line(
             assert time.monotonic() < deadline, "no session fits after one ended"
     for s in sessions:
         s.close()
+
+
+def test_a_flood_from_outside_allow_from_is_one_log_line_not_one_per_connection(gateway_factory, device, client):
+    g = gateway_factory(limits='allow_from = ["10.0.0.0/8"]')
+    g.start()
+    conns = []
+    for i in range(300):
+        s = connect_from(f"127.3.{i // 250}.{i % 250 + 1}", g.port)
+        s.sendall(b"\x16")  # taken at once, not after the deferred-accept second
+        conns.append(s)
+    for s in conns:  # every one closed before a byte of TLS
+        s.settimeout(10)
+        try:
+            assert s.recv(1) == b""
+        except ConnectionResetError:
+            pass
+        s.close()
+    assert g.log().count("source not in allow_from") == 1, g.log()[-2000:]
