@@ -296,6 +296,8 @@ control = "shared"
 
 [limits]
 max_handshakes = 1000
+max_sessions = 4000
+max_sessions_per_client = 4000
 """)
 
     def run_tool(self, *args):

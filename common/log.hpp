@@ -58,10 +58,14 @@ inline void to_stderr(std::string_view line) {
   std::fprintf(stderr, "ttygated: %.*s\n", static_cast<int>(line.size()), line.data());
 }
 
-inline void write(Level level, std::string_view line, Fields fields = {}) {
+inline void write_fields(Level level, std::string_view line, std::span<const Field> fields) {
   if (static_cast<int>(level) > static_cast<int>(threshold())) return;
-  if (Sink installed = sink()) return installed(level, line, std::span<const Field>(fields.begin(), fields.size()));
+  if (Sink installed = sink()) return installed(level, line, fields);
   to_stderr(line);
+}
+
+inline void write(Level level, std::string_view line, Fields fields = {}) {
+  write_fields(level, line, std::span<const Field>(fields.begin(), fields.size()));
 }
 
 inline void error(std::string_view line, Fields fields = {}) { write(Level::error, line, fields); }

@@ -329,6 +329,15 @@ void read_port(const Section& section, PortConfig& port) {
   if (auto field = section.get("allowed_bauds")) port.allowed_bauds = baud_rates(*field);
 }
 
+// The limits of docs/threat-model.md, "Lock-out".
+void read_lockout_limits(const Section& section, Limits& limits) {
+  if (auto field = section.get("hello_timeout_ms")) {
+    limits.hello_timeout = std::chrono::milliseconds(field->integer_in(100, 600'000));
+  }
+  if (auto field = section.get("max_sessions")) limits.max_sessions = field->integer_in(1, 65535);
+  if (auto field = section.get("max_sessions_per_client")) limits.max_sessions_per_client = field->integer_in(1, 65535);
+}
+
 void read_limits(const Section& section, Limits& limits) {
   if (auto field = section.get("handshake_timeout_ms")) {
     limits.handshake_timeout = std::chrono::milliseconds(field->integer_in(100, 600'000));
@@ -344,6 +353,7 @@ void read_limits(const Section& section, Limits& limits) {
     limits.session_buffer = field->integer_in(4096, 64 << 20);
   }
   if (auto field = section.get("allow_from")) limits.allow_from = address_ranges(*field);
+  read_lockout_limits(section, limits);
 }
 
 // Two ports on one device would fight over its exclusive open: refuse it here, not at 3 a.m.
@@ -529,7 +539,8 @@ void read_root(const std::string& file, const toml::table& root, Config& config)
   if (auto field = section.get("limits")) {
     read_limits(Section(file, field->table(), field->path,
                         {"handshake_timeout_ms", "max_handshakes", "max_handshakes_per_source",
-                         "handshakes_per_source_per_minute", "session_buffer_bytes", "allow_from"}),
+                         "handshakes_per_source_per_minute", "session_buffer_bytes", "allow_from",
+                         "hello_timeout_ms", "max_sessions", "max_sessions_per_client"}),
                 config.limits);
   }
   if (auto field = section.get("pairing")) {

@@ -68,6 +68,9 @@ std::vector<Cidr> default_allow_from();
 
 struct Limits {
   std::chrono::milliseconds handshake_timeout{10'000};  // handshake_timeout_ms, 100..600000
+  std::chrono::milliseconds hello_timeout{2'000};       // hello_timeout_ms, 100..600000: until the
+                                                        // whole ClientHello arrived (at most
+                                                        // handshake_timeout applies)
   unsigned max_handshakes = 64;                         // concurrent, 1..65535
   unsigned max_handshakes_per_source = 8;               // concurrent from one IPv4 address or
                                                         // IPv6 /64, 1..65535
@@ -76,6 +79,9 @@ struct Limits {
                                                         // to a slow session before it is dropped,
                                                         // 4096..64 MiB
   std::vector<Cidr> allow_from = default_allow_from();  // at least one range
+  unsigned max_sessions = 128;                          // relaying sessions per port, 1..65535
+  unsigned max_sessions_per_client = 16;                // relaying sessions of one client on all
+                                                        // ports, 1..65535
 };
 
 struct GatewaySection {

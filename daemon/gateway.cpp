@@ -52,6 +52,7 @@ Result<void> Gateway::start() {
     if (auto opened = open_port(port); !opened) return opened.error();
   if (auto followed = follow_interfaces(); !followed) return followed.error();
   flush_store_periodically();
+  flush_refusals_periodically();
   return success();
 }
 
@@ -61,11 +62,9 @@ Result<void> Gateway::open_port(const PortConfig& table) {
   Port port{std::move(owned), std::make_unique<Relay>(loop_, config), {}};
   Relay& relay = *port.relay;
   for (const ListenAddress& address : config.listen) {
-    auto fd = Listener::bind(address);
-    if (!fd) return fd.error();
-    port.listeners.push_back(std::make_unique<Listener>(
-        loop_, std::move(*fd), address.text, config_.limits.allow_from,
-        [this, &relay](UniqueFd client, Peer peer) { on_accept(relay, std::move(client), std::move(peer)); }));
+    auto listener = make_listener(relay, address);
+    if (!listener) return listener.error();
+    port.listeners.push_back(std::move(*listener));
   }
   for (auto& listener : port.listeners) {
     listener->start();
@@ -76,18 +75,34 @@ Result<void> Gateway::open_port(const PortConfig& table) {
   return success();
 }
 
+// A listener feeding `relay`, with the lock-out limits' refusal log and spare descriptor.
+Result<std::unique_ptr<Listener>> Gateway::make_listener(Relay& relay, const ListenAddress& address) {
+  auto fd = Listener::bind(address);
+  if (!fd) return fd.error();
+  if (auto deferred = defer_accept_until_data(fd->get()); !deferred)
+    log::warning("Failed to defer accept on " + address.text + ": " + deferred.error().message() + ", ignoring");
+  auto listener = std::make_unique<Listener>(
+      loop_, std::move(*fd), address.text, config_.limits.allow_from,
+      [this, &relay](UniqueFd client, Peer peer) { on_accept(relay, std::move(client), std::move(peer)); });
+  listener->set_refusal_log(&refusals_);
+  listener->set_fd_reserve(&fd_reserve_);
+  return listener;
+}
+
 void Gateway::on_accept(Relay& relay, UniqueFd fd, Peer peer) {
   switch (handshakes_by_source_.start(SourceLimit::key_of(peer.addr))) {
     case SourceLimit::Verdict::start:
       break;
     case SourceLimit::Verdict::too_many:
-      log::notice("Refused " + peer.text + ": " + std::to_string(config_.limits.max_handshakes_per_source) +
-                  " handshakes from this source in progress (limits.max_handshakes_per_source)");
+      refusals_.refuse("limits.max_handshakes_per_source",
+                       "Refused " + peer.text + ": " + std::to_string(config_.limits.max_handshakes_per_source) +
+                           " handshakes from this source in progress (limits.max_handshakes_per_source)");
       return;
     case SourceLimit::Verdict::too_fast:
-      log::notice("Refused " + peer.text + ": more than " +
-                  std::to_string(config_.limits.handshakes_per_source_per_minute) +
-                  " handshakes a minute from this source (limits.handshakes_per_source_per_minute)");
+      refusals_.refuse("limits.handshakes_per_source_per_minute",
+                       "Refused " + peer.text + ": more than " +
+                           std::to_string(config_.limits.handshakes_per_source_per_minute) +
+                           " handshakes a minute from this source (limits.handshakes_per_source_per_minute)");
       return;
   }
   if (auto kept = apply_keepalive(fd.get(), config_.keepalive); !kept)
@@ -98,15 +113,13 @@ void Gateway::on_accept(Relay& relay, UniqueFd fd, Peer peer) {
     handshakes_by_source_.finish(SourceLimit::key_of(peer.addr));
     return;
   }
+  make_room_for_handshake();  // before the newcomer joins: it is never its own victim
   std::uint64_t id = next_session_id_++;
   auto& session = *sessions_.emplace(id, std::make_unique<Session>(*this, relay, id, std::move(*handshake),
                                                                    std::move(peer)))
                        .first->second;
-  if (++handshaking_ == config_.limits.max_handshakes) {
-    log::notice("Pausing accept: " + std::to_string(handshaking_) + " handshakes in progress (limits.max_handshakes)");
-    for_each_listener([](Listener& listener) { listener.pause(); });
-  }
-  session.start(config_.limits.handshake_timeout);
+  ++handshaking_;
+  session.start(config_.limits.handshake_timeout, config_.limits.hello_timeout);
 }
 
 bool Gateway::admit(SSL* ssl, const ktls::Pin& pin) {
@@ -123,9 +136,10 @@ bool Gateway::admit(SSL* ssl, const ktls::Pin& pin) {
     return true;
   }
   if (auto why = admission(pin, session->relay())) {
-    log::notice(who + ": refused: " + *why,
-                {log::message_id(log::kAuthorisationFailed), log::port(session->relay().port().name),
-                 log::client(ktls::fingerprint(pin)), log::peer(session->peer().text), log::session(session->id())});
+    // A paired client's reason is its own cause (bounded by the store); unknown keys share one.
+    refusals_.refuse(client ? *why : "unknown client key", who + ": refused: " + *why,
+                     {log::message_id(log::kAuthorisationFailed), log::port(session->relay().port().name),
+                      log::client(ktls::fingerprint(pin)), log::peer(session->peer().text), log::session(session->id())});
     return false;
   }
   session->set_client(pin, client->role);
@@ -149,7 +163,8 @@ std::optional<std::string> Gateway::admission(const ktls::Pin& pin, const Relay&
   if (!relay.device_open()) return client->name + ": port " + relay.port().name + " has no device right now";
   if (client->role == Role::control && relay.controller_busy())
     return client->name + ": port " + relay.port().name + " is exclusive and already has a control session";
-  return std::nullopt;
+  return session_cap(count_sessions(pin, relay), config_.limits.max_sessions, config_.limits.max_sessions_per_client,
+                     relay.port().name, client->name);
 }
 
 bool Gateway::admit_resumption(SSL* ssl, const ktls::Pin& pin) {
@@ -177,10 +192,11 @@ void Gateway::expire_cached_sessions() {
 
 bool Gateway::admit_established(const Session& session) {
   if (auto why = admission(session.pin(), session.relay(), session.role())) {
-    log::notice("Session " + std::to_string(session.id()) + " (" + session.peer().text + "): refused after the handshake: " + *why,
-                {log::message_id(log::kAuthorisationFailed), log::port(session.relay().port().name),
-                 log::client(ktls::fingerprint(session.pin())), log::peer(session.peer().text),
-                 log::session(session.id())});
+    refusals_.refuse(*why, "Session " + std::to_string(session.id()) + " (" + session.peer().text +
+                               "): refused after the handshake: " + *why,
+                     {log::message_id(log::kAuthorisationFailed), log::port(session.relay().port().name),
+                      log::client(ktls::fingerprint(session.pin())), log::peer(session.peer().text),
+                      log::session(session.id())});
     return false;
   }
   // last_seen is for people ("when did the laptop last connect"): it is kept in memory and
@@ -198,10 +214,8 @@ std::string Gateway::client_name(const ktls::Pin& pin) const {
 
 void Gateway::handshake_finished(const Peer& peer) {
   handshakes_by_source_.finish(SourceLimit::key_of(peer.addr));
-  if (handshaking_-- == config_.limits.max_handshakes) {
-    log::info("Resuming accept");
-    for_each_listener([](Listener& listener) { listener.resume(); });
-  }
+  --handshaking_;
+  if (paused_for_handshakes_ && handshaking_ < config_.limits.max_handshakes) resume_accepting();
   if (handshaking_ == 0 && !heap_trim_.armed()) {
     // A handshake allocates tens of KiB and frees them again (after a kernel hand-over, the SSL
     // object too), leaving free pages between the sessions that stay: malloc keeps them

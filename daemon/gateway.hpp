@@ -19,13 +19,16 @@
 #include <vector>
 
 #include "common/openssl.hpp"
+#include "daemon/admission_limits.hpp"
 #include "daemon/client_store.hpp"
 #include "daemon/config.hpp"
+#include "daemon/fd_budget.hpp"
 #include "daemon/gateway_events.hpp"
 #include "daemon/listener.hpp"
 #include "daemon/loop.hpp"
 #include "daemon/netwatch.hpp"
 #include "daemon/pairing.hpp"
+#include "daemon/refusal_log.hpp"
 #include "daemon/relay.hpp"
 #include "daemon/session.hpp"
 #include "daemon/source_limit.hpp"
@@ -77,6 +80,7 @@ class Gateway final : public ktls::PeerPolicy, public ktls::AlpnPolicy, public S
   bool admit_established(const Session& session) override;
   std::string client_name(const ktls::Pin& pin) const override;
   void handshake_finished(const Peer& peer) override;
+  void handshake_closed(const Session& session, std::string_view reason) override;
   // A session began relaying: it becomes visible to observers.
   void session_relaying(const Session& session) override { events_->session_added(session); }
   void session_closed(Session& session) override;
@@ -153,6 +157,7 @@ class Gateway final : public ktls::PeerPolicy, public ktls::AlpnPolicy, public S
       for (auto& listener : port.listeners) f(*listener);
   }
 
+  Result<std::unique_ptr<Listener>> make_listener(Relay& relay, const ListenAddress& address);
   void on_accept(Relay& relay, UniqueFd fd, Peer peer);
   // Interface ports (gateway_interfaces.cpp).
   Result<void> follow_interfaces();
@@ -164,6 +169,11 @@ class Gateway final : public ktls::PeerPolicy, public ktls::AlpnPolicy, public S
   void expire_cached_sessions();
   // Its tickets name nothing any more: the next connection is a full handshake.
   void forget_resumable_sessions(const ktls::Pin& pin, const std::string& name);
+  // Lock-out limits (gateway_limits.cpp, docs/threat-model.md).
+  void make_room_for_handshake();
+  void resume_accepting();
+  SessionCounts count_sessions(const ktls::Pin& pin, const Relay& relay) const;
+  void flush_refusals_periodically();
   void flush_store_periodically();
   void flush_store();
 
@@ -184,6 +194,11 @@ class Gateway final : public ktls::PeerPolicy, public ktls::AlpnPolicy, public S
   std::map<std::uint64_t, std::unique_ptr<Session>> sessions_;
   std::uint64_t next_session_id_ = 1;
   unsigned handshaking_ = 0;
+  bool paused_for_handshakes_ = false;  // every slot holds a young handshake that is nearly done
+  Op handshake_grace_;                  // then: accept again once the grace is over
+  RefusalLog refusals_;
+  Op refusal_flush_;
+  FdReserve fd_reserve_;
   SourceLimit handshakes_by_source_{config_.limits.max_handshakes_per_source,
                                     config_.limits.handshakes_per_source_per_minute};
   std::array<std::byte, 16 * 1024> scratch_{};  // one TLS record of plaintext

@@ -101,14 +101,11 @@ bool Gateway::follow_port(Port& running, const NetSnapshot& snapshot) {
 }
 
 Result<void> Gateway::open_listener(Port& port, const ListenAddress& address) {
-  auto fd = Listener::bind(address);
-  if (!fd) return fd.error();
-  Relay& relay = *port.relay;
-  auto& listener = *port.listeners.emplace_back(std::make_unique<Listener>(
-      loop_, std::move(*fd), address.text, config_.limits.allow_from,
-      [this, &relay](UniqueFd client, Peer peer) { on_accept(relay, std::move(client), std::move(peer)); }));
+  auto made = make_listener(*port.relay, address);
+  if (!made) return made.error();
+  auto& listener = *port.listeners.emplace_back(std::move(*made));
   // A listener that comes while accepting is paused (max_handshakes) starts paused.
-  if (handshaking_ >= config_.limits.max_handshakes) listener.pause();
+  if (paused_for_handshakes_) listener.pause();
   listener.start();
   return success();
 }

@@ -25,6 +25,13 @@ Handshake::Step Handshake::step() {
   return {Step::failed, 0, "handshake failed: " + ktls::handshake_failure_reason(ssl_.get())};
 }
 
+// OpenSSL names the ClientHello state as soon as the message's header arrived; only a later state
+// (the server's flight) proves the whole message came.
+bool Handshake::hello_received() const {
+  const OSSL_HANDSHAKE_STATE state = SSL_get_state(ssl_.get());
+  return state != TLS_ST_BEFORE && state != TLS_ST_SR_CLNT_HELLO;
+}
+
 Result<std::unique_ptr<ktls::Channel>> Handshake::into_channel(const ktls::KernelTlsSupport& kernel,
                                                                std::string* stayed) {
   const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl_.get());

@@ -40,6 +40,9 @@ class Handshake {
   // What the context's callbacks find with SSL_get_app_data (the session).
   void set_app_data(void* data) { SSL_set_app_data(ssl_.get(), data); }
   bool resumed() const { return SSL_session_reused(ssl_.get()) == 1; }
+  // The whole ClientHello arrived and was answered: what separates a client from a connection
+  // that sent nothing or dribbles bytes (daemon/admission_limits.hpp).
+  bool hello_received() const;
   // close_notify, best effort (a candidate turned away before it had a record layer).
   void shutdown() { SSL_shutdown(ssl_.get()); }
 

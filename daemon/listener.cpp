@@ -3,10 +3,14 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <poll.h>
+
 #include <cerrno>
 #include <cstring>
 
 #include "common/log.hpp"
+#include "daemon/fd_budget.hpp"
+#include "daemon/refusal_log.hpp"
 
 namespace ttygate::daemon {
 
@@ -22,6 +26,13 @@ Result<void> apply_keepalive(int fd, const KeepaliveSection& keepalive) {
       ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count) < 0 ||
       ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout) < 0)
     return errno_error("setsockopt");
+  return success();
+}
+
+Result<void> defer_accept_until_data(int listen_fd) {
+  const int seconds = 1;
+  if (::setsockopt(listen_fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds) < 0)
+    return errno_error("setsockopt(TCP_DEFER_ACCEPT)");
   return success();
 }
 
@@ -67,15 +78,36 @@ void Listener::arm() {
 void Listener::on_accept(int res) {
   if (res >= 0) {
     take(UniqueFd(res));
-  } else if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
-    // The backlog still holds the connection: accepting again at once would only spin.
-    log::warning("Failed to accept on " + text_ + ": " + std::strerror(-res) + "; retrying in 100 ms");
-    retry_.set(loop_, loop_.timeout(std::chrono::milliseconds(100), [this](int) { arm(); }));
-    return;
+  } else if (res == -EMFILE || res == -ENFILE) {
+    return out_of_descriptors(res);
+  } else if (res == -ENOBUFS || res == -ENOMEM) {
+    return retry_later(res);
   } else {
     log::warning("Failed to accept on " + text_ + ": " + std::strerror(-res));
   }
   arm();
+}
+
+// The backlog still holds the connection: accepting again at once would only spin.
+void Listener::retry_later(int res) {
+  refuse("accept failed", "Failed to accept on " + text_ + ": " + std::strerror(-res) + "; retrying in 100 ms",
+         log::Level::warning);
+  retry_.set(loop_, loop_.timeout(std::chrono::milliseconds(100), [this](int) { arm(); }));
+}
+
+// io_uring reports EMFILE before it looks at the backlog. With the spare descriptor the waiting
+// connection is taken and closed at once; with nobody waiting, the next accept waits until
+// someone connects (never a timer: that retried ten times a second for as long as it lasted).
+void Listener::out_of_descriptors(int res) {
+  switch (shed_one()) {
+    case Shed::one:
+      return arm();
+    case Shed::nobody_waiting:
+      retry_.set(loop_, loop_.poll(socket_.get(), POLLIN, [this](int) { arm(); }));
+      return;
+    case Shed::no_spare:
+      return retry_later(res);
+  }
 }
 
 void Listener::take(UniqueFd fd) {
@@ -86,13 +118,36 @@ void Listener::take(UniqueFd fd) {
   bool allowed = false;
   for (const Cidr& range : allow_from_)
     if (range.contains(reinterpret_cast<sockaddr*>(&peer.addr))) allowed = true;
-  if (!allowed) {
-    log::notice("Refused " + peer.text + " on " + text_ + ": source not in allow_from", {log::peer(peer.text)});
-    return;
-  }
+  if (!allowed)
+    return refuse("source not in allow_from", "Refused " + peer.text + " on " + text_ + ": source not in allow_from",
+                  log::Level::notice);
   int one = 1;
   ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   on_accept_(std::move(fd), std::move(peer));
+}
+
+// Out of descriptors: the spare one takes the waiting connection, which is closed at once (the
+// peer sees the connection end, and can retry), then the spare is taken back.
+Listener::Shed Listener::shed_one() {
+  if (!reserve_ || !reserve_->release()) return Shed::no_spare;
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  const bool shed = UniqueFd(::accept4(socket_.get(), reinterpret_cast<sockaddr*>(&addr), &len,
+                                       SOCK_CLOEXEC | SOCK_NONBLOCK)).valid();  // closed at once
+  const int err = errno;
+  if (!reserve_->restore()) log::error("Failed to take the spare descriptor back: " + std::string(std::strerror(errno)));
+  if (!shed) return err == EAGAIN || err == EWOULDBLOCK ? Shed::nobody_waiting : Shed::no_spare;
+  refuse("out of file descriptors",
+         "Refused " + address_text(reinterpret_cast<sockaddr*>(&addr)) + " on " + text_ +
+             ": out of file descriptors (RLIMIT_NOFILE), closed at once; lower limits.max_sessions or raise the limit",
+         log::Level::error);
+  return Shed::one;
+}
+
+void Listener::refuse(std::string_view cause, const std::string& line, log::Level level) {
+  if (refusals_) refusals_->refuse(cause, line, level);
+  else
+    log::write(level, line);
 }
 
 }  // namespace ttygate::daemon

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "common/log.hpp"
 #include "common/result.hpp"
 #include "common/unique_fd.hpp"
 #include "daemon/address.hpp"
@@ -22,6 +23,15 @@ namespace ttygate::daemon {
 // TCP keepalive and TCP_USER_TIMEOUT, so a peer that vanished (cable pulled, laptop asleep) is
 // noticed within idle + interval * count seconds, and unacknowledged data within user_timeout.
 Result<void> apply_keepalive(int fd, const KeepaliveSection& keepalive);
+
+// TCP_DEFER_ACCEPT: a connection reaches accept() only once its first bytes (the ClientHello)
+// arrived, or after about a second of silence. Silent connections cost a request socket in the
+// kernel instead of a handshake slot, and a real client is never taken while its ClientHello is
+// still on the way, so it can't look like one that sent nothing (daemon/admission_limits.hpp).
+Result<void> defer_accept_until_data(int listen_fd);
+
+class RefusalLog;
+class FdReserve;
 
 struct Peer {
   sockaddr_storage addr{};
@@ -54,11 +64,22 @@ class Listener {
   // until io_uring's asynchronous teardown ends: a restart would otherwise meet EADDRINUSE.
   void close();
   const std::string& text() const { return text_; }
+  int fd() const { return socket_.get(); }
+  // Refusals (a source outside allow_from, no descriptor left) are logged through `log` at a
+  // bounded rate; the process's spare descriptor lets the listener accept and close at once when
+  // it ran out of them. Both outlive the listener; null: log each refusal, retry later.
+  void set_refusal_log(RefusalLog* log) { refusals_ = log; }
+  void set_fd_reserve(FdReserve* reserve) { reserve_ = reserve; }
 
  private:
   void arm();
   void on_accept(int res);
   void take(UniqueFd fd);
+  void retry_later(int res);
+  void out_of_descriptors(int res);
+  enum class Shed { one, nobody_waiting, no_spare };
+  Shed shed_one();
+  void refuse(std::string_view cause, const std::string& line, log::Level level);
 
   Loop& loop_;
   UniqueFd socket_;
@@ -66,8 +87,10 @@ class Listener {
   const std::vector<Cidr>& allow_from_;
   OnAccept on_accept_;
   Op accept_;
-  Op retry_;  // after running out of descriptors or memory: accept again a little later
+  Op retry_;  // out of descriptors or memory: accept again later, or once someone connects
   bool paused_ = false;
+  RefusalLog* refusals_ = nullptr;
+  FdReserve* reserve_ = nullptr;
 };
 
 }  // namespace ttygate::daemon

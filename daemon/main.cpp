@@ -13,7 +13,7 @@
 #include "common/log.hpp"
 #include "daemon/button.hpp"
 #include "daemon/config.hpp"
-#include "daemon/fd_limit.hpp"
+#include "daemon/fd_budget.hpp"
 #include "daemon/gateway.hpp"
 #include "daemon/journal.hpp"
 #include "daemon/loop.hpp"
@@ -149,17 +149,14 @@ std::unique_ptr<ButtonWatch> watch_button(Loop& loop, const Config& config, Gate
   return std::make_unique<ButtonWatch>(loop, std::move(*source), debounce, [&gateway] { gateway.button_pressed(); });
 }
 
-// One fd per session: a storm of thousands of clients needs more than the usual soft 1024.
-void raise_own_fd_limit() {
-  constexpr rlim_t kFew = 8192;  // below this, say how many clients fit
-  auto limit = raise_fd_limit();
-  if (!limit) return log::warning("Failed to raise the file descriptor limit: " + limit.error().message() + ", ignoring");
-  if (limit->after > limit->before)
-    log::info("File descriptors: soft limit raised from " + std::to_string(limit->before) + " to " +
-              std::to_string(limit->after));
-  if (limit->after < kFew)
-    log::warning("File descriptors: limited to " + std::to_string(limit->after) +
-                 " by the hard limit: fewer clients than that can be connected at once (LimitNOFILE= raises it)");
+// Each session is a socket: the soft limit of 1024 would be the real session limit.
+void raise_descriptor_limit() {
+  auto raised = raise_fd_limit();
+  if (!raised) log::warning("Failed to raise the descriptor limit: " + raised.error().message() + ", ignoring");
+  else if (raised->now != raised->before)
+    log::info("Descriptor limit raised from " + std::to_string(raised->before) + " to " + std::to_string(raised->now));
+  else if (raised->now < 4096)
+    log::warning("Descriptor limit is " + std::to_string(raised->now) + " (the hard limit): sessions may run out of them");
 }
 
 // SIGHUP: the file is parsed in full first; any problem is one line and nothing changes.
@@ -179,7 +176,7 @@ void reload(const std::filesystem::path& file, Gateway& gateway, ServiceManager&
 
 int run(const Config& config, bool use_bus) {
   journal::use_journal_if_connected();
-  raise_own_fd_limit();
+  raise_descriptor_limit();
   auto identity = or_fail(load_gateway_identity(config), "load the gateway identity");
   auto store = or_fail(ClientStore::open(client_store_path(config)), "load the client store");
   Loop loop;

@@ -35,15 +35,24 @@ std::string_view Session::rekey() const {
   return !channel_ ? "" : channel_->updates_keys_in_place() ? "keyupdate" : "resume";
 }
 
-void Session::start(std::chrono::milliseconds handshake_timeout) {
+void Session::start(std::chrono::milliseconds handshake_timeout, std::chrono::milliseconds hello_timeout) {
   handshake_timer_.set(host_.loop(), host_.loop().timeout(handshake_timeout, [this](int) {
     close("handshake timed out");
   }));
+  if (hello_timeout.count() > 0 && hello_timeout < handshake_timeout)
+    hello_timer_.set(host_.loop(), host_.loop().timeout(hello_timeout, [this](int) {
+      close("handshake timed out before a whole ClientHello arrived (limits.hello_timeout_ms)");
+    }));
   step_handshake();
+}
+
+void SessionHost::handshake_closed(const Session& session, std::string_view reason) {
+  log::info("Session " + std::to_string(session.id()) + " (" + session.peer().text + "): closed: " + std::string(reason));
 }
 
 void Session::step_handshake() {
   Handshake::Step step = handshake_->step();
+  if (hello_timer_.armed() && handshake_->hello_received()) hello_timer_.reset();
   switch (step.kind) {
     case Handshake::Step::done:
       return on_established();
@@ -60,6 +69,7 @@ void Session::step_handshake() {
 
 void Session::leave_handshake() {
   handshake_timer_.reset();
+  hello_timer_.reset();
   if (counted_as_handshake_) host_.handshake_finished(peer_);
   counted_as_handshake_ = false;
 }
@@ -360,6 +370,7 @@ void Session::paired(Role role) {
 void Session::close(std::string_view reason) {
   if (state_ == State::closed) return;
   bool was_relaying = relaying();
+  bool was_handshaking = state_ == State::handshaking;
   if (state_ == State::pairing) {
     pairing_wait_.reset();
     handshake_->shutdown();  // close_notify, best effort: the socket is non-blocking
@@ -377,6 +388,10 @@ void Session::close(std::string_view reason) {
     channel_->close_notify();
   }
   if (key_updates_ > 0) log::info(who() + ": traffic keys were updated " + std::to_string(key_updates_) + " times");
+  if (was_handshaking) {
+    host_.handshake_closed(*this, reason);
+    return host_.session_closed(*this);
+  }
   log::info(who() + ": closed: " + std::string(reason) +
             (was_relaying ? " (in " + std::to_string(bytes_in_) + " B, out " + std::to_string(bytes_out_) + " B" +
                                 (bytes_dropped_ ? ", " + std::to_string(bytes_dropped_) + " B of monitor input dropped"

@@ -58,6 +58,9 @@ class SessionHost {
   virtual bool admit_established(const Session& session) = 0;
   virtual std::string client_name(const ktls::Pin& pin) const = 0;
   virtual void handshake_finished(const Peer& peer) = 0;
+  // A connection closed before its handshake was done (failed, timed out, evicted): one line,
+  // which a host facing floods logs at a bounded rate.
+  virtual void handshake_closed(const Session& session, std::string_view reason);
   virtual void session_relaying(const Session& session) = 0;
   // The session closed; free it after the current batch.
   virtual void session_closed(Session& session) = 0;
@@ -81,7 +84,9 @@ class Session final : public RelaySubscriber, private ComPortOutput {
   Session& operator=(const Session&) = delete;
   ~Session();
 
-  void start(std::chrono::milliseconds handshake_timeout);
+  // hello_timeout: the shorter deadline for the whole ClientHello (0: none but the handshake's).
+  void start(std::chrono::milliseconds handshake_timeout,
+             std::chrono::milliseconds hello_timeout = std::chrono::milliseconds::zero());
   // Sends close_notify when established, releases the socket, detaches. Idempotent.
   void close(std::string_view reason) override;
 
@@ -124,6 +129,9 @@ class Session final : public RelaySubscriber, private ComPortOutput {
   std::uint64_t bytes_out() const { return bytes_out_; }
   std::uint64_t bytes_dropped() const { return bytes_dropped_; }
   std::size_t queued() const { return out_.size() - out_done_; }
+  // When the connection was accepted, and whether its whole ClientHello arrived (eviction).
+  std::chrono::steady_clock::time_point accepted() const { return accepted_; }
+  bool hello_received() const { return handshake_ && handshake_->hello_received(); }
   // The handshake resumed an earlier session (a ticket, no certificates exchanged).
   bool resumed() const { return resumed_; }
   // What the session carries, chosen by ALPN: "raw" (the byte-exact relay) or "rfc2217"
@@ -172,6 +180,8 @@ class Session final : public RelaySubscriber, private ComPortOutput {
   Role role_ = Role::monitor;
   bool counted_as_handshake_ = true;  // in the gateway's concurrent-handshake count
   Op handshake_timer_;
+  Op hello_timer_;  // until the whole ClientHello arrived
+  const std::chrono::steady_clock::time_point accepted_ = std::chrono::steady_clock::now();
   Op input_wait_;
   Op output_wait_;
   Op key_age_timer_;

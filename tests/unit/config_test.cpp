@@ -382,9 +382,10 @@ const BadFile kBadFiles[] = {
      F + "port[1].speed: unknown key; expected one of " + kPortKeys},
     {"RejectsAnUnknownKeyInGateway", "[gateway]\nstate_directory = \"/x\"\n" + kPort,
      F + "gateway.state_directory: unknown key; expected one of state_dir, name"},
-    {"RejectsAnUnknownKeyInLimits", kPort + "[limits]\nmax_sessions = 3\n",
-     F + "limits.max_sessions: unknown key; expected one of handshake_timeout_ms, max_handshakes, "
-         "max_handshakes_per_source, handshakes_per_source_per_minute, session_buffer_bytes, allow_from"},
+    {"RejectsAnUnknownKeyInLimits", kPort + "[limits]\nmax_connections = 3\n",
+     F + "limits.max_connections: unknown key; expected one of handshake_timeout_ms, max_handshakes, "
+         "max_handshakes_per_source, handshakes_per_source_per_minute, session_buffer_bytes, allow_from, "
+         "hello_timeout_ms, max_sessions, max_sessions_per_client"},
     {"ReportsTheFirstUnknownKeyInFileOrder", port_with("zeta = 1\nalpha = 2\n"),
      F + "port[0].zeta: unknown key; expected one of " + kPortKeys},
     {"RejectsATableNestedInAPort", port_with("[port.options]\nx = 1\n"),

@@ -111,7 +111,7 @@ class ASession : public ::testing::Test {
     auto handshake = Handshake::accept(server_ctx_.get(), UniqueFd(fds[0]));
     EXPECT_TRUE(handshake);
     auto& s = *host_.sessions.emplace_back(std::make_unique<Session>(host_, relay_, 1, std::move(*handshake), Peer{}));
-    s.start(host_.config_.limits.handshake_timeout);
+    s.start(host_.config_.limits.handshake_timeout, host_.config_.limits.hello_timeout);
     return s;
   }
   // Drives the client and the loop until `done`, or fails after three seconds.
@@ -185,6 +185,31 @@ TEST_F(ASession, ClosesWhenTheHandshakeTimesOut) {
   while (s.state() != Session::State::closed && std::chrono::steady_clock::now() < deadline) loop_.run_once(10ms);
   EXPECT_EQ(s.state(), Session::State::closed);  // the client never spoke
   EXPECT_EQ(host_.events, (std::vector<std::string>{"handshake_finished", "closed"}));
+}
+
+TEST_F(ASession, ClosesAtTheHelloDeadlineWhenNoClientHelloArrives) {
+  host_.config_.limits.handshake_timeout = 60s;
+  host_.config_.limits.hello_timeout = 100ms;
+  Session& s = connect();
+  auto started = std::chrono::steady_clock::now();
+  while (s.state() != Session::State::closed && std::chrono::steady_clock::now() < started + 3s) loop_.run_once(10ms);
+  EXPECT_EQ(s.state(), Session::State::closed);  // long before the handshake timeout
+  EXPECT_EQ(host_.events, (std::vector<std::string>{"handshake_finished", "closed"}));
+}
+
+TEST_F(ASession, KeepsTheHandshakeTimeoutOnceItsClientHelloArrived) {
+  host_.config_.limits.handshake_timeout = 600ms;
+  host_.config_.limits.hello_timeout = 100ms;
+  Session& s = connect();
+  ERR_clear_error();
+  SSL_do_handshake(client_.get());  // the ClientHello, then the client stalls
+  auto started = std::chrono::steady_clock::now();
+  while (!s.hello_received() && std::chrono::steady_clock::now() < started + 3s) loop_.run_once(10ms);
+  ASSERT_TRUE(s.hello_received());
+  while (std::chrono::steady_clock::now() < started + 300ms) loop_.run_once(10ms);
+  EXPECT_EQ(s.state(), Session::State::handshaking);  // past the hello deadline, still running
+  while (s.state() != Session::State::closed && std::chrono::steady_clock::now() < started + 3s) loop_.run_once(10ms);
+  EXPECT_EQ(s.state(), Session::State::closed);  // at the handshake timeout
 }
 
 TEST_F(ASession, ClosesWhenTheClientIsNoLongerAdmittedAfterTheHandshake) {

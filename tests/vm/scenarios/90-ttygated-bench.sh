@@ -52,6 +52,9 @@ device = "$W/tty-$mode"
 listen = ["127.0.0.1:$(get PORT $mode)"]
 [tls]
 kernel = "$mode"
+[limits]
+max_sessions = 1000             # 100 idle sessions of one client: past the defaults, on purpose
+max_sessions_per_client = 1000
 EOF
   ttygated --config gw-$mode.toml --add-client phone.crt --name phone --role control >/dev/null 2>&1
   ttygated --config gw-$mode.toml > "$LOG" 2>&1 &
