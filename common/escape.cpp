@@ -26,4 +26,18 @@ std::string shown(std::string_view text) {
   return out + "\"";
 }
 
+std::string one_line(std::string_view text, std::size_t max) {
+  std::string out;
+  for (char c : text.substr(0, std::min(text.size(), max))) {
+    const auto byte = static_cast<std::uint8_t>(c);
+    if (byte >= 0x20 && byte <= 0x7e) {
+      out += c;
+    } else {
+      out += "\\x" + to_hex(std::span(&byte, 1));
+    }
+  }
+  if (text.size() > max) out += "...";
+  return out;
+}
+
 }  // namespace ttygate

@@ -18,4 +18,12 @@ inline constexpr std::size_t kMaxShown = 80;
 // std::quoted (an I/O manipulator) over it.
 std::string shown(std::string_view text);
 
+inline constexpr std::size_t kMaxLine = 400;
+
+// A message made of foreign text (a parser's error, a D-Bus error from the daemon) as one line:
+// every byte outside printable ASCII (newlines and ESC included) written as \xNN, and anything
+// past max bytes of input replaced by "...". No quotes are added and '\' is kept as it is.
+//   one_line("bad\n  ^ here")  ->  bad\x0a  ^ here
+std::string one_line(std::string_view text, std::size_t max = kMaxLine);
+
 }  // namespace ttygate

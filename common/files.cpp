@@ -1,6 +1,7 @@
 // Atomic writes and bounded reads. See files.hpp.
 #include "common/files.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -8,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 
 #include "common/concat.hpp"
 #include "common/unique_fd.hpp"
@@ -60,11 +62,31 @@ Result<void> fill_temp_file(int fd, const std::string& temp, std::string_view by
   return success();
 }
 
+Error symlink_refused(const std::filesystem::path& path, std::string what) {
+  return Error(std::make_error_code(std::errc::too_many_symbolic_link_levels), path.string() + " " + what);
+}
+
+// The name mkostemp gives: "." + name + "." + six letters or digits.
+bool is_temp_name_of(std::string_view entry, std::string_view name) {
+  const std::size_t prefix = name.size() + 2;
+  if (entry.size() != prefix + 6 || entry[0] != '.' || entry.substr(1, name.size()) != name || entry[prefix - 1] != '.') {
+    return false;
+  }
+  for (char c : entry.substr(prefix)) {
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Result<void> write_file_atomically(const std::filesystem::path& path, std::string_view bytes, mode_t mode,
                                    IfExists if_exists) {
   std::filesystem::path dir = directory_of(path);
+  struct stat existing {};
+  if (::lstat(path.c_str(), &existing) == 0 && S_ISLNK(existing.st_mode)) {
+    return symlink_refused(path, "is a symlink; refusing to replace it with a file");
+  }
   std::string temp = (dir / concat({".", path.filename().string(), ".XXXXXX"})).string();
   // mkostemp: O_CREAT|O_EXCL, mode 0600, plus the O_CLOEXEC we ask for.
   UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
@@ -84,9 +106,13 @@ Result<void> write_file_atomically(const std::filesystem::path& path, std::strin
   return success();
 }
 
-Result<FileContents> read_file(const std::filesystem::path& path, std::size_t max_bytes) {
+Result<FileContents> read_file(const std::filesystem::path& path, std::size_t max_bytes, Links links) {
   // O_NONBLOCK only keeps open() from hanging on a FIFO; regular files ignore it.
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  const int no_follow = links == Links::refuse ? O_NOFOLLOW : 0;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | no_follow));
+  if (!fd && errno == ELOOP && links == Links::refuse) {
+    return symlink_refused(path, "is a symlink (ttygate does not follow symlinks in its state directory)");
+  }
   if (!fd) return errno_error(path.string());
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return errno_error(path.string());
@@ -111,6 +137,22 @@ Result<FileContents> read_file(const std::filesystem::path& path, std::size_t ma
     }
   }
   return contents;
+}
+
+Result<std::size_t> remove_stale_temp_files(const std::filesystem::path& path) {
+  const std::filesystem::path dir = directory_of(path);
+  const std::string name = path.filename().string();
+  std::unique_ptr<DIR, int (*)(DIR*)> listing(::opendir(dir.c_str()), &::closedir);
+  if (!listing) return errno_error("list " + dir.string());
+  std::size_t removed = 0;
+  while (const dirent* entry = ::readdir(listing.get())) {
+    if (!is_temp_name_of(entry->d_name, name)) continue;
+    if (::unlinkat(::dirfd(listing.get()), entry->d_name, 0) != 0 && errno != ENOENT) {
+      return errno_error("remove " + (dir / entry->d_name).string());
+    }
+    ++removed;
+  }
+  return removed;
 }
 
 Result<void> make_private_directory(const std::filesystem::path& dir) {

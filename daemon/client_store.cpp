@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <map>
+#include <unordered_map>
 
 #include "common/escape.hpp"
 #include "common/files.hpp"
@@ -17,7 +19,6 @@ namespace {
 
 constexpr std::string_view header_line = "# ttygate clients v1";
 constexpr std::string_view header_prefix = "# ttygate clients v";
-constexpr std::size_t max_file_size = 4 << 20;
 constexpr mode_t file_mode = 0600;
 
 Error error(std::errc code, std::string context) { return Error(std::make_error_code(code), std::move(context)); }
@@ -82,17 +83,21 @@ Result<void> check_header(std::string_view first) {
   return error(std::errc::invalid_argument, "missing header \"" + std::string(header_line) + "\"");
 }
 
+// The lines seen so far, by pin and by name, so a file near the size limit (~25,000 clients)
+// loads in linear time rather than comparing every pair.
+struct SeenLines {
+  std::map<ktls::Pin, std::size_t> pins;
+  std::unordered_map<std::string, std::size_t> names;
+};
+
 // Refuses a pin or a name that an earlier line already has.
-Result<void> check_unique(const std::vector<Client>& earlier, const std::vector<std::size_t>& lines,
-                          const Client& client) {
-  for (std::size_t i = 0; i < earlier.size(); ++i) {
-    if (earlier[i].pin == client.pin) {
-      return error(std::errc::file_exists, "pin already listed on line " + std::to_string(lines[i]));
-    }
-    if (earlier[i].name == client.name) {
-      return error(std::errc::file_exists,
-                   "name " + shown(client.name) + " already used on line " + std::to_string(lines[i]));
-    }
+Result<void> check_unique(SeenLines& seen, const Client& client, std::size_t line) {
+  if (auto [at, fresh] = seen.pins.emplace(client.pin, line); !fresh) {
+    return error(std::errc::file_exists, "pin already listed on line " + std::to_string(at->second));
+  }
+  if (auto [at, fresh] = seen.names.emplace(client.name, line); !fresh) {
+    return error(std::errc::file_exists,
+                 "name " + shown(client.name) + " already used on line " + std::to_string(at->second));
   }
   return success();
 }
@@ -104,7 +109,7 @@ Result<std::vector<Client>> parse_file(const std::filesystem::path& path, std::s
                                      "last line does not end with a newline (truncated file?)"));
   }
   std::vector<Client> clients;
-  std::vector<std::size_t> lines;
+  SeenLines seen;
   std::size_t number = 0;
   for (std::string_view rest = text; !rest.empty() || number == 0;) {
     std::size_t newline = rest.find('\n');
@@ -118,9 +123,8 @@ Result<std::vector<Client>> parse_file(const std::filesystem::path& path, std::s
     if (line.empty()) return at_line(path, number, error(std::errc::invalid_argument, "empty line"));
     auto client = parse_client(line);
     if (!client) return at_line(path, number, client.error());
-    if (auto unique = check_unique(clients, lines, *client); !unique) return at_line(path, number, unique.error());
+    if (auto unique = check_unique(seen, *client, number); !unique) return at_line(path, number, unique.error());
     clients.push_back(std::move(*client));
-    lines.push_back(number);
   }
   return clients;
 }
@@ -159,24 +163,40 @@ std::optional<Role> role_from_string(std::string_view text) {
   return std::nullopt;
 }
 
-Result<ClientStore> ClientStore::open(std::filesystem::path path) {
-  ClientStore store(std::move(path));
-  auto contents = read_file(store.path_, max_file_size);
+Result<ClientStore> ClientStore::open(std::filesystem::path path, StoreAccess access) {
+  auto lock = StoreLock::open(path);
+  if (!lock) return lock.error();
+  ClientStore store(std::move(path), std::move(*lock));
+  if (auto loaded = store.load(access); !loaded) return loaded.error();
+  return store;
+}
+
+// Under the write lock: no other writer is mid-write, so temp files are leftovers of a crash.
+Result<void> ClientStore::load(StoreAccess access) {
+  if (access == StoreAccess::daemon) {
+    if (auto claimed = lock_.claim_daemon(); !claimed) return claimed;
+  }
+  if (auto locked = access == StoreAccess::offline_edit ? lock_.hold() : lock_.lock(); !locked) return locked;
+  StoreWriteGuard guard(lock_);
+  if (access == StoreAccess::offline_edit) {
+    if (auto alone = lock_.refuse_if_daemon_runs(); !alone) return alone;
+  }
+  if (auto cleaned = remove_stale_temp_files(path_); !cleaned) return cleaned.error();
+  auto contents = read_file(path_, kMaxStoreBytes, Links::refuse);
   if (!contents) {
-    if (contents.error().code() == std::errc::no_such_file_or_directory) return store;
+    if (contents.error().code() == std::errc::no_such_file_or_directory) return success();
     return contents.error();
   }
   if (contents->mode & 022) {
     char mode[16];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(contents->mode & 07777));
     return error(std::errc::permission_denied,
-                 store.path_.string() + ": mode " + mode + " lets others add clients; fix with: chmod 600 " +
-                     store.path_.string());
+                 path_.string() + ": mode " + mode + " lets others add clients; fix with: chmod 600 " + path_.string());
   }
-  auto clients = parse_file(store.path_, contents->bytes);
+  auto clients = parse_file(path_, contents->bytes);
   if (!clients) return clients.error();
-  store.clients_ = std::move(*clients);
-  return store;
+  clients_ = std::move(*clients);
+  return success();
 }
 
 const Client* ClientStore::find(const ktls::Pin& pin) const {
@@ -192,7 +212,15 @@ const Client* ClientStore::find_by_name(std::string_view name) const {
 Client* ClientStore::find_mutable(const ktls::Pin& pin) { return const_cast<Client*>(find(pin)); }
 
 Result<void> ClientStore::commit(std::vector<Client> next) {
-  if (auto saved = write_file_atomically(path_, format_file(next), file_mode); !saved) return saved;
+  const std::string text = format_file(next);
+  if (text.size() > kMaxStoreBytes) {
+    return error(std::errc::file_too_large, path_.string() + ": the store would grow to " + std::to_string(text.size()) +
+                                                " bytes, past its limit of " + std::to_string(kMaxStoreBytes) +
+                                                "; remove clients first");
+  }
+  if (auto locked = lock_.lock(); !locked) return locked;
+  StoreWriteGuard guard(lock_);
+  if (auto saved = write_file_atomically(path_, text, file_mode); !saved) return saved;
   clients_ = std::move(next);
   unsaved_ = false;  // the file now holds every mark too
   return success();

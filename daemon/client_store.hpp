@@ -20,6 +20,13 @@
 //   errc::no_such_file_or_directory  no client with that pin
 //   errc::permission_denied          the file is writable by group or others (anyone who can
 //                                    write it can pair themselves); the message says how to fix it
+//   errc::file_too_large             the file, read or about to be written, exceeds kMaxStoreBytes
+//   errc::too_many_symbolic_link_levels  the file or its lock is a symlink (refused, never followed)
+//   errc::device_or_resource_busy    StoreAccess::offline_edit while a daemon runs (use ttygatectl)
+//   errc::resource_unavailable_try_again  StoreAccess::daemon while another daemon runs
+//
+// Concurrency (daemon/store_lock.hpp): every open and every write holds the store's write lock,
+// so concurrent writers serialise; opening also removes temp files a crashed write left behind.
 //   anything else                    from reading or writing the file; the context names it
 #pragma once
 
@@ -32,6 +39,7 @@
 
 #include "common/result.hpp"
 #include "daemon/names.hpp"
+#include "daemon/store_lock.hpp"
 #include "ktls/pin.hpp"
 
 namespace ttygate::daemon {
@@ -49,11 +57,21 @@ struct Client {
   std::int64_t last_seen = 0;  // seconds since the epoch; 0 = never
 };
 
+// One limit for reading and writing, so the daemon never writes a store it would refuse to read.
+// About 25,000 clients of the longest names.
+inline constexpr std::size_t kMaxStoreBytes = 4 << 20;
+
+enum class StoreAccess {
+  shared,        // reads and writes under the write lock (tests, --list-clients)
+  daemon,        // also claims the store for the daemon's life: a second daemon is refused
+  offline_edit,  // holds the write lock for the store's life; refused while a daemon runs
+};
+
 class ClientStore {
  public:
   // Loads path; a missing file is an empty store (the file appears with the first add). Errors
   // name the file and the line; the file is not touched.
-  static Result<ClientStore> open(std::filesystem::path path);
+  static Result<ClientStore> open(std::filesystem::path path, StoreAccess access = StoreAccess::shared);
 
   const std::vector<Client>& clients() const { return clients_; }
   // Pointers stay valid only until the next change: every change replaces the list.
@@ -81,12 +99,14 @@ class ClientStore {
   const std::filesystem::path& path() const { return path_; }
 
  private:
-  explicit ClientStore(std::filesystem::path path) : path_(std::move(path)) {}
+  ClientStore(std::filesystem::path path, StoreLock lock) : path_(std::move(path)), lock_(std::move(lock)) {}
+  Result<void> load(StoreAccess access);
   // Writes next as the whole file, then (only on success) makes it the store's content.
   Result<void> commit(std::vector<Client> next);
   Client* find_mutable(const ktls::Pin& pin);
 
   std::filesystem::path path_;
+  StoreLock lock_;
   std::vector<Client> clients_;
   bool unsaved_ = false;  // marks from mark_seen() not yet on disk
 };

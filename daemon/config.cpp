@@ -18,6 +18,7 @@
 
 #include "common/escape.hpp"
 #include "common/files.hpp"
+#include "daemon/config_shape.hpp"
 #include "daemon/names.hpp"
 #include "daemon/serial_port.hpp"
 
@@ -587,13 +588,16 @@ std::vector<Cidr> default_allow_from() {
 
 Config parse_config(std::string_view text, const std::filesystem::path& source) {
   const std::string file = source.string();
+  // Bounded before toml++ recurses into it (daemon/config_shape.hpp).
+  if (auto shape = check_config_shape(text); !shape) throw ConfigError(file + ":" + shape.error().context());
   toml::table root;
   try {
     root = toml::parse(text, std::string_view(file));
   } catch (const toml::parse_error& error) {
     const auto& where = error.source().begin;
+    // toml++'s descriptions may span lines and quote the offending bytes: one escaped line.
     throw ConfigError(file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) + ": " +
-                      std::string(error.description()));
+                      one_line(error.description()));
   }
   Config config;
   config.file = source;

@@ -21,9 +21,8 @@
 #include "daemon/provisioning.hpp"
 #include "daemon/service_manager.hpp"
 #include "daemon/signals.hpp"
-#include "dbus/bus.hpp"
 #include "dbus/discovery.hpp"
-#include "dbus/gateway_object.hpp"
+#include "dbus/management_bus.hpp"
 
 namespace {
 
@@ -40,7 +39,8 @@ constexpr const char* kUsage =
     "      --check          validate the configuration and exit\n"
     "      --fingerprint    print the gateway's key fingerprint (creating the key if missing)\n"
     "      --list-clients   list paired clients\n"
-    "      --add-client CERT  pin the key of a client certificate, with --name and --role\n"
+    "      --add-client CERT  pin the key of a client certificate, with --name and --role; refused\n"
+    "                       while ttygated runs on this state directory (use ttygatectl add)\n"
     "      --new-passcode   make the setup code clients pair with (pairing.confirm = \"passcode\"):\n"
     "                       stores only its verifier and prints the code this once, as\n"
     "                       \"Setup code: NNNN-NNNN\", then the 8 digits alone on the next line\n"
@@ -110,30 +110,6 @@ void or_fail(Result<void> result, const std::string& doing) {
   if (!result) throw std::runtime_error("Failed to " + doing + ": " + result.error().message());
 }
 
-// The management API. A gateway without a bus still relays: it is only harder to manage.
-struct BusAttachment {
-  std::unique_ptr<dbus::Bus> bus;
-  std::unique_ptr<dbus::GatewayObject> object;
-};
-
-BusAttachment attach_bus(Loop& loop, Gateway& gateway) {
-  BusAttachment attached;
-  auto connection = dbus::connect_system_bus();
-  if (!connection) {
-    log::warning("Failed to connect to D-Bus: " + connection.error().message() + "; running without the management API");
-    return attached;
-  }
-  attached.bus = std::make_unique<dbus::Bus>(loop, std::move(*connection));
-  attached.object = std::make_unique<dbus::GatewayObject>(*attached.bus, gateway);
-  if (auto named = attached.bus->request_name(dbus::kServiceName); !named) {
-    log::warning("Failed to offer the management API: " + named.error().message() + "; running without it");
-    return BusAttachment{};
-  }
-  attached.bus->start();
-  log::info(std::string("D-Bus: ") + dbus::kServiceName + " ready");
-  return attached;
-}
-
 // TTYGATE_FAKE_BUTTON=FIFO is a test hook (docs/pairing.md): a FIFO stands in for the GPIO line.
 std::unique_ptr<ButtonWatch> watch_button(Loop& loop, const Config& config, Gateway& gateway) {
   const auto& button = config.pairing.button;
@@ -178,7 +154,7 @@ int run(const Config& config, bool use_bus) {
   journal::use_journal_if_connected();
   raise_descriptor_limit();
   auto identity = or_fail(load_gateway_identity(config), "load the gateway identity");
-  auto store = or_fail(ClientStore::open(client_store_path(config)), "load the client store");
+  auto store = or_fail(ClientStore::open(client_store_path(config), StoreAccess::daemon), "load the client store");
   Loop loop;
   Gateway gateway(loop, config, std::move(identity), std::move(store));
   ServiceManager service(loop);
@@ -190,7 +166,8 @@ int run(const Config& config, bool use_bus) {
   });
   std::signal(SIGPIPE, SIG_IGN);
   if (auto started = gateway.start(); !started) throw std::runtime_error("Failed to start: " + started.error().message());
-  BusAttachment bus = use_bus ? attach_bus(loop, gateway) : BusAttachment{};
+  // The management API; kept on the bus across dbus-daemon restarts (dbus/management_bus.hpp).
+  auto bus = use_bus ? std::make_unique<dbus::ManagementBus>(loop, gateway) : nullptr;
   auto discovery = use_bus && config.discovery.enabled ? dbus::attach_discovery(loop, gateway) : dbus::DiscoveryAttachment{};
   auto button = watch_button(loop, config, gateway);
   const std::string running = "Gateway " + ktls::fingerprint(gateway.identity().pin) + " running with " +
@@ -235,7 +212,8 @@ int dispatch(const Options& o) {
       print_clients(or_fail(ClientStore::open(client_store_path(config)), "load the client store"), std::cout);
       return 0;
     case Options::Action::add_client: {
-      auto store = or_fail(ClientStore::open(client_store_path(config)), "load the client store");
+      // Refused while a daemon runs on this state directory (daemon/store_lock.hpp).
+      auto store = or_fail(ClientStore::open(client_store_path(config), StoreAccess::offline_edit), "load the client store");
       Client client = or_fail(add_client_from_file(store, o.cert, o.name, o.role), "add client");
       std::printf("added %s (%s) %s\n", client.name.c_str(), std::string(to_string(client.role)).c_str(),
                   ktls::fingerprint(client.pin).c_str());

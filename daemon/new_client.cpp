@@ -11,7 +11,21 @@
 namespace ttygate::daemon {
 namespace {
 
+std::size_t pem_blocks(std::string_view pem) {
+  std::size_t blocks = 0;
+  for (std::size_t at = pem.find("-----BEGIN "); at != std::string_view::npos; at = pem.find("-----BEGIN ", at + 1)) {
+    ++blocks;
+  }
+  return blocks;
+}
+
+// Exactly one PEM block, a certificate: OpenSSL would silently take the first of several, and
+// which key got pinned would then depend on the order someone concatenated files in.
 Result<ktls::Pin> certificate_pin(std::string_view pem, std::string_view source) {
+  if (std::size_t blocks = pem_blocks(pem); blocks > 1) {
+    return refusal(Refusal::invalid_args, std::string(source) + ": " + std::to_string(blocks) +
+                                              " PEM blocks; give exactly one certificate and nothing else");
+  }
   auto cert = ktls::parse_certificate_pem(pem);
   if (!cert) return refusal(Refusal::invalid_args, std::string(source) + ": " + cert.error().message());
   auto pin = ktls::pin_of(cert->get());

@@ -5,7 +5,9 @@
 // Everything is checked before anything changes, always in this order: role, name (the rule of
 // daemon/names.hpp), certificate and its key, key already paired, name taken. Refusals (one kind
 // of code, which the D-Bus layer maps to error names and the offline tool prints):
-//   Refusal::invalid_args    the role, the name or the certificate; the context says which and why
+//   Refusal::invalid_args    the role, the name or the certificate (which must be exactly one PEM
+//                            block: several certificates, or a key with it, are refused); the
+//                            context says which and why
 //   Refusal::already_exists  the key is paired already (the context names that client), or the
 //                            name is taken
 // A failed write of the store returns the store's own error, and the store is as it was.

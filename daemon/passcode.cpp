@@ -158,7 +158,7 @@ Result<std::string> create_passcode(const std::filesystem::path& state_dir, bool
 
 Result<std::optional<PasscodeVerifier>> load_passcode_verifier(const std::filesystem::path& state_dir) {
   const std::filesystem::path path = passcode_verifier_path(state_dir);
-  auto contents = read_file(path, kMaxFileBytes);
+  auto contents = read_file(path, kMaxFileBytes, Links::refuse);
   if (!contents) {
     if (contents.error().code() == std::errc::no_such_file_or_directory) return std::optional<PasscodeVerifier>();
     return contents.error();

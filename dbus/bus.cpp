@@ -59,6 +59,7 @@ void Bus::process() {
       timer_.reset();
       log::error("Lost the D-Bus connection: " + std::error_code(-r, std::system_category()).message() +
                  "; relaying continues without D-Bus");
+      if (on_lost_) on_lost_();
       return;
     }
     if (r == 0) return arm();

@@ -12,6 +12,7 @@
 
 #include <systemd/sd-bus.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -49,6 +50,9 @@ class Bus {
   void start();
   // Something was queued outside bus processing: flush it soon.
   void kick();
+  // Called (once, from inside bus processing: defer any teardown) when the connection is lost,
+  // e.g. because dbus-daemon restarted. The Bus stays inert afterwards.
+  void on_lost(std::function<void()> callback) { on_lost_ = std::move(callback); }
 
  private:
   void process();
@@ -59,6 +63,7 @@ class Bus {
   daemon::Op io_;
   daemon::Op timer_;
   bool lost_ = false;
+  std::function<void()> on_lost_;
   daemon::Op kick_;  // deferred processing; cancelled if the bus goes first
 };
 

@@ -1,5 +1,6 @@
 // org.ttygate.Client1: one object per paired client, /org/ttygate/Gateway1/client/<pin hex>.
 #include "daemon/refusal.hpp"
+#include "dbus/arguments.hpp"
 #include "dbus/gateway_object.hpp"
 #include "dbus/paths.hpp"
 
@@ -49,6 +50,7 @@ int set_name(sd_bus*, const char* path, const char*, const char*, sd_bus_message
              sd_bus_error* error) {
   const char* name = nullptr;
   if (int r = sd_bus_message_read(value, "s", &name); r < 0) return r;
+  if (auto bounded = bounded_argument("name", name, kMaxNameArgument); !bounded) return reply_error(error, bounded.error());
   auto pin = pin_from_client_path(path);
   if (!pin) return sd_bus_error_set(error, "org.ttygate.Error.NotFound", "No such client");
   if (auto ok = self(userdata).gateway().rename_client(*pin, name); !ok) return reply_error(error, ok.error());
@@ -59,6 +61,7 @@ int set_role(sd_bus*, const char* path, const char*, const char*, sd_bus_message
              sd_bus_error* error) {
   const char* role = nullptr;
   if (int r = sd_bus_message_read(value, "s", &role); r < 0) return r;
+  if (auto bounded = bounded_argument("role", role, kMaxRoleArgument); !bounded) return reply_error(error, bounded.error());
   auto pin = pin_from_client_path(path);
   if (!pin) return sd_bus_error_set(error, "org.ttygate.Error.NotFound", "No such client");
   if (auto ok = self(userdata).gateway().set_client_role(*pin, role); !ok) return reply_error(error, ok.error());

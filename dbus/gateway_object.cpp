@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "common/log.hpp"
+#include "dbus/arguments.hpp"
 #include "dbus/paths.hpp"
 
 namespace ttygate::dbus {
@@ -103,6 +104,7 @@ int method_stop_pairing(sd_bus_message* m, void* userdata, sd_bus_error* error) 
 int method_confirm_pairing(sd_bus_message* m, void* userdata, sd_bus_error* error) {
   const char* code = nullptr;
   if (int r = sd_bus_message_read(m, "s", &code); r < 0) return r;
+  if (auto bounded = bounded_argument("code", code, kMaxCodeArgument); !bounded) return reply_error(error, bounded.error());
   if (auto ok = self(userdata).gateway().confirm_pairing(code); !ok) return reply_error(error, ok.error());
   return sd_bus_reply_method_return(m, nullptr);
 }
@@ -110,6 +112,7 @@ int method_confirm_pairing(sd_bus_message* m, void* userdata, sd_bus_error* erro
 int method_add_client(sd_bus_message* m, void* userdata, sd_bus_error* error) {
   const char *pem = nullptr, *name = nullptr, *role = nullptr;
   if (int r = sd_bus_message_read(m, "sss", &pem, &name, &role); r < 0) return r;
+  if (auto bounded = check_add_client_arguments(pem, name, role); !bounded) return reply_error(error, bounded.error());
   auto added = self(userdata).gateway().add_client(pem, name, role);
   if (!added) return reply_error(error, added.error());
   return sd_bus_reply_method_return(m, "o", client_path(added->pin).c_str());
@@ -117,14 +120,17 @@ int method_add_client(sd_bus_message* m, void* userdata, sd_bus_error* error) {
 
 // ---- object tree ----
 
+// Every well-formed path is found, so that a call on a client or session that is gone reaches
+// the handler and fails with org.ttygate.Error.NotFound, as documented, rather than sd-bus's
+// UnknownObject. The enumerators list only the objects that exist.
 int find_client(sd_bus*, const char* path, const char*, void* userdata, void** found, sd_bus_error*) {
-  if (!self(userdata).client_at(path)) return 0;
+  if (!pin_from_client_path(path)) return 0;
   *found = userdata;
   return 1;
 }
 
 int find_session(sd_bus*, const char* path, const char*, void* userdata, void** found, sd_bus_error*) {
-  if (!self(userdata).session_at(path)) return 0;
+  if (!session_id_from_path(path)) return 0;
   *found = userdata;
   return 1;
 }
@@ -185,7 +191,7 @@ const sd_bus_vtable kGatewayVtable[] = {
     SD_BUS_VTABLE_END};
 
 int reply_error(sd_bus_error* error, const Error& refusal) {
-  return sd_bus_error_set(error, error_name(refusal.code()), refusal.message().c_str());
+  return sd_bus_error_set(error, error_name(refusal.code()), error_text(refusal).c_str());
 }
 
 GatewayObject::GatewayObject(Bus& bus, daemon::Gateway& gateway) : bus_(bus), gateway_(gateway) {

@@ -44,10 +44,23 @@ class PrivateBus:
                 out.write(shipped.replace('group="ttygate"', f'group="{management_group}"'))
         with open(BUS_CONFIG) as f, open(config, "w") as out:
             out.write(f.read().replace("@LISTEN@", self.address).replace("@POLICY@", policy))
-        self.proc = subprocess.Popen(["dbus-daemon", "--config-file=" + config, "--nofork", "--print-address"],
+        self.config = config
+        self._launch()
+        self.env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": self.address}
+
+    def _launch(self):
+        self.proc = subprocess.Popen(["dbus-daemon", "--config-file=" + self.config, "--nofork", "--print-address"],
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         assert self.proc.stdout.readline(), "dbus-daemon did not start"
-        self.env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": self.address}
+
+    def restart(self, kill=False):
+        """A new dbus-daemon on the same address, as after a crash (kill) or an upgrade."""
+        self.proc.kill() if kill else self.proc.terminate()
+        self.proc.wait(timeout=10)
+        socket_path = self.address.split("=", 1)[1]
+        if os.path.exists(socket_path):
+            os.unlink(socket_path)
+        self._launch()
 
     def stop(self):
         self.proc.terminate()

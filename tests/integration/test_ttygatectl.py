@@ -101,7 +101,7 @@ def test_wrong_arguments_give_usage_and_exit_2(bus, args):
     (["rename", "laptop", ""],
      'InvalidArgs: name "" is not 1 to 64 printable ASCII characters without leading or trailing spaces'),
     (["role", "laptop", "admin"], 'InvalidArgs: role "admin" (expected control or monitor)'),
-    (["disconnect", "999"], "Unknown object"),
+    (["disconnect", "999"], "NotFound: no session 999"),  # a gone object is NotFound, as documented
 ])
 def test_bus_errors_are_one_line_and_exit_1(gateway, bus, args, message):
     r = bus.ctl(*args)

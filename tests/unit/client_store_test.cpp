@@ -157,7 +157,7 @@ TEST_P(ClientStoreCorrupt, RefusesACorruptFileAndLeavesItUntouched) {
                                                                                     : std::errc::invalid_argument)
       << GetParam().what;
   EXPECT_EQ(read_bytes(file), GetParam().bytes);
-  EXPECT_EQ(entries(dir.path()), std::vector<std::string>{"clients"});
+  EXPECT_EQ(entries(dir.path()), (std::vector<std::string>{"clients", "clients.lock"}));
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -290,7 +290,7 @@ TEST_F(ClientStoreChanges, LeaveNoTemporaryFilesBehind) {
   for (std::uint8_t i = 0; i < 20; i += 2) ASSERT_TRUE(store.remove(pin(i)).ok());
   ASSERT_TRUE(store.rename(pin(1), "renamed").ok());
   ASSERT_TRUE(store.touch(pin(3), 1900000000).ok());
-  EXPECT_EQ(entries(dir_.path()), std::vector<std::string>{"clients"});
+  EXPECT_EQ(entries(dir_.path()), (std::vector<std::string>{"clients", "clients.lock"}));
 }
 
 // Fails the write itself, as a full disk would: RLIMIT_FSIZE makes write() return EFBIG for any
@@ -315,7 +315,7 @@ TEST_F(ClientStoreChanges, KeepTheOldFileAndMemoryWhenTheWriteFails) {
   EXPECT_EQ(read_bytes(file_), before);
   EXPECT_EQ(store.clients().size(), 1u);
   EXPECT_EQ(store.find(pin(2)), nullptr);
-  EXPECT_EQ(entries(dir_.path()), std::vector<std::string>{"clients"});
+  EXPECT_EQ(entries(dir_.path()), (std::vector<std::string>{"clients", "clients.lock"}));
   ASSERT_TRUE(store.add(client(2, "desktop")).ok()) << "the store stays usable once writes work again";
 }
 
@@ -331,7 +331,7 @@ TEST_F(ClientStoreChanges, KeepTheOldFileWhenTheDirectoryIsReadOnly) {
   EXPECT_EQ(added.error().code(), std::errc::permission_denied);
   EXPECT_EQ(read_bytes(file_), before);
   EXPECT_EQ(store.clients().size(), 1u);
-  EXPECT_EQ(entries(dir_.path()), std::vector<std::string>{"clients"});
+  EXPECT_EQ(entries(dir_.path()), (std::vector<std::string>{"clients", "clients.lock"}));
 }
 
 TEST_F(ClientStoreChanges, FailWithoutEffectWhenTheDirectoryHasVanished) {

@@ -44,5 +44,12 @@ TEST(Escape, CountsTheLimitInInputBytesNotInEscapes) {
   EXPECT_TRUE(shown_text.ends_with("...\""));
 }
 
+TEST(OneLine, EscapesEveryByteOutsidePrintableAsciiWithoutQuoting) {
+  EXPECT_EQ(one_line("a \"b\" \\ c"), "a \"b\" \\ c");
+  EXPECT_EQ(one_line("two\nlines\x1b[31m"), "two\\x0alines\\x1b[31m");
+  EXPECT_EQ(one_line(std::string(kMaxLine + 5, 'x')), std::string(kMaxLine, 'x') + "...");
+  EXPECT_EQ(one_line("abcdef", 3), "abc...");
+}
+
 }  // namespace
 }  // namespace ttygate

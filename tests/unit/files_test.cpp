@@ -164,5 +164,41 @@ TEST(MakePrivateDirectory, RefusesAFileInTheWayNamingIt) {
   EXPECT_EQ(read_bytes(state), "not a directory");
 }
 
+TEST(StateFiles, AReadThatRefusesLinksNamesTheSymlink) {
+  TempDir dir;
+  std::ofstream(dir.path() / "target") << "data";
+  fs::create_symlink(dir.path() / "target", dir.path() / "link");
+  EXPECT_TRUE(read_file(dir.path() / "link", 64).ok());
+  auto refused = read_file(dir.path() / "link", 64, Links::refuse);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), std::errc::too_many_symbolic_link_levels);
+  EXPECT_NE(refused.error().message().find("is a symlink"), std::string::npos) << refused.error().message();
+}
+
+TEST(StateFiles, AnAtomicWriteNeverReplacesASymlinkWithAFile) {
+  TempDir dir;
+  std::ofstream(dir.path() / "target") << "data";
+  fs::create_symlink(dir.path() / "target", dir.path() / "link");
+  auto written = write_file_atomically(dir.path() / "link", "new", 0600);
+  ASSERT_FALSE(written.ok());
+  EXPECT_EQ(written.error().code(), std::errc::too_many_symbolic_link_levels);
+  EXPECT_TRUE(fs::is_symlink(dir.path() / "link"));
+  EXPECT_EQ(read_bytes(dir.path() / "target"), "data");
+}
+
+TEST(StateFiles, StaleTempFilesOfOneFileAreRemovedAndCounted) {
+  TempDir dir;
+  for (const char* name : {".clients.aB3dE9", ".clients.XXXXXX", ".clients.short", ".clients.toolong1", ".other.aB3dE9"}) {
+    std::ofstream(dir.path() / name) << "x";
+  }
+  auto removed = remove_stale_temp_files(dir.path() / "clients");
+  ASSERT_TRUE(removed.ok());
+  EXPECT_EQ(*removed, 2u);
+  EXPECT_FALSE(fs::exists(dir.path() / ".clients.aB3dE9"));
+  EXPECT_TRUE(fs::exists(dir.path() / ".clients.short"));
+  EXPECT_TRUE(fs::exists(dir.path() / ".clients.toolong1"));
+  EXPECT_TRUE(fs::exists(dir.path() / ".other.aB3dE9"));
+}
+
 }  // namespace
 }  // namespace ttygate

@@ -109,6 +109,21 @@ TEST_F(NewClientTest, NamesTheCertificateBySourceInMessages) {
   EXPECT_TRUE(added.error().context().starts_with("/tmp/phone.pem: ")) << added.error().context();
 }
 
+TEST_F(NewClientTest, RefusesSeveralCertificatesOrAKeyWithTheCertificate) {
+  const std::string before = read_bytes(dir_.path() / "clients");
+  for (const std::string& pem : {fixture("ecdsa-p256.crt") + fixture("rsa-2048.crt"),
+                                 fixture("rsa-2048.crt") + fixture("ecdsa-p256.crt"),
+                                 std::string("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n") +
+                                     fixture("ecdsa-p256.crt")}) {
+    auto added = add_new_client(*store_, {.pem = pem, .name = "phone", .role = "control"}, kNow);
+    ASSERT_FALSE(added.ok());
+    EXPECT_EQ(added.error().code(), make_error_code(Refusal::invalid_args));
+    EXPECT_NE(added.error().context().find("exactly one certificate"), std::string::npos) << added.error().context();
+  }
+  EXPECT_EQ(read_bytes(dir_.path() / "clients"), before);
+  EXPECT_EQ(store_->clients().size(), 1u);
+}
+
 TEST(RoleArgument, AcceptsTheTwoRolesOnly) {
   EXPECT_EQ(*role_argument("control"), Role::control);
   EXPECT_EQ(*role_argument("monitor"), Role::monitor);

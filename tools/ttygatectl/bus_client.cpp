@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "common/escape.hpp"
+
 namespace ttygatectl {
 namespace {
 
@@ -133,15 +135,17 @@ std::string Value::text() const {
   return {};
 }
 
+// The daemon's text, or anyone's on the bus: one escaped line, never raw bytes to a terminal.
 std::string describe(const sd_bus_error& error, int r) {
   if (!sd_bus_error_is_set(&error)) return std::strerror(-r);
+  const std::string message = ttygate::one_line(error.message ? error.message : "");
   std::string_view name = error.name;
   constexpr std::string_view prefix = "org.ttygate.Error.";
   if (name.substr(0, prefix.size()) == prefix) name.remove_prefix(prefix.size());
   if (name == "org.freedesktop.DBus.Error.AccessDenied") name = "AccessDenied";
   if (name == "org.freedesktop.DBus.Error.ServiceUnknown")
-    return "ttygated is not on the bus (is it running?): " + std::string(error.message ? error.message : "");
-  return std::string(name) + ": " + (error.message ? error.message : "");
+    return "ttygated is not on the bus (is it running?): " + message;
+  return ttygate::one_line(name) + ": " + message;
 }
 
 Client::Client() {
