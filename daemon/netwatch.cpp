@@ -86,7 +86,13 @@ std::optional<NetAddress> address_of(rtnl_addr* addr) {
 Result<NlSockPtr> connect_route_socket() {
   NlSockPtr sock(nl_socket_alloc());
   if (!sock) return Error(std::make_error_code(std::errc::not_enough_memory), "allocating a netlink socket");
-  if (int r = nl_connect(sock.get(), NETLINK_ROUTE); r < 0) return nl_failure("connecting to route netlink", r);
+  if (int r = nl_connect(sock.get(), NETLINK_ROUTE); r < 0) {
+    // The shipped unit leaves AF_NETLINK out (only ports that name interfaces need it).
+    if (r == -NLE_AF_NOSUPPORT || r == -NLE_PERM)
+      return nl_failure("connecting to route netlink (under systemd, ports with `interfaces` need "
+                        "RestrictAddressFamilies=AF_NETLINK in a drop-in: docs/configuration.md)", r);
+    return nl_failure("connecting to route netlink", r);
+  }
   return sock;
 }
 
