@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import make_identity, refused
+from conftest import make_identity, plain_build_budgets, refused
 
 FLOOD = os.path.join(os.path.dirname(__file__), "flood.py")
 PINNED_BUDGET = 1.0  # seconds from connect to a byte at the device
@@ -101,6 +101,7 @@ def assert_not_locked_out(times, rss_before, rss_during, log_lines, g):
     assert "limits.max_handshakes" in g.log()  # the slots were full: the flood did its part
 
 
+@plain_build_budgets
 def test_a_pinned_client_gets_in_within_a_second_under_400_silent_connections_from_400_addresses(
         gateway_factory, device, client):
     g, times, before, during, closed, lines = run_flood(gateway_factory, device, client, "silent", 400, 1, 1,
@@ -109,6 +110,7 @@ def test_a_pinned_client_gets_in_within_a_second_under_400_silent_connections_fr
     assert closed >= 300  # the silent ones were let go (evicted or timed out), and came back
 
 
+@plain_build_budgets
 def test_a_pinned_client_gets_in_within_a_second_under_500_byte_a_second_peers_from_100_addresses(
         gateway_factory, device, client):
     g, times, before, during, closed, lines = run_flood(gateway_factory, device, client, "dribble", 100, 5, 2,
@@ -117,6 +119,7 @@ def test_a_pinned_client_gets_in_within_a_second_under_500_byte_a_second_peers_f
     assert closed >= 200
 
 
+@plain_build_budgets
 def test_a_pinned_client_gets_in_within_a_second_under_2000_held_connections_from_500_addresses(
         gateway_factory, device, client):
     g, times, before, during, closed, lines = run_flood(gateway_factory, device, client, "silent", 500, 4, 3,
