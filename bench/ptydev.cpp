@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ptydev: the benchmark's serial device. Holds a pty master, publishes the slave under a fixed
 // path (a symlink the gateway under test opens as its tty) and obeys a control socket.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // splice_relay: the kTLS relay experiment. Does moving plaintext between a kernel TLS socket and
 // the tty with splice (socket → pipe → tty and back, no copy through user space) beat plain
 // recv/write, both driven by io_uring?

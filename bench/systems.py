@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The systems bench/run measures, each configured for the same security, and their devices.
 
 A system starts its own pty echo device (bench/ptydev), its server processes pinned to the

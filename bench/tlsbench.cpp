@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tlsbench: the one measuring client used against every system (ttygated and its peers).
 //
 //   tlsbench latency    --port P [TLS] --frames N [--size 32] [--warmup W] [--out SAMPLES]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Baud rates and their termios speed constants: the one table the gateway (config, serial
 // port, RFC 2217) and the client (the bridge following its pty) share.
 #pragma once

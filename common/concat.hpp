@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // concat(): one std::string from pieces, sized once (reserve, then append each piece).
 //
 // Why not operator+: GCC 12 at -O2 and above reports a false -Wrestrict ("__builtin_memcpy

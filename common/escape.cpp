@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One-line escaping of foreign text. See escape.hpp.
 #include "common/escape.hpp"
 

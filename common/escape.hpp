@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Escape: text from outside (a file, a D-Bus argument, a line from the network) as it may appear
 // in a one-line message or log entry. A hostile or binary value can neither break the line, nor
 // fake a second one, nor flood the log.

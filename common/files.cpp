@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Atomic writes and bounded reads. See files.hpp.
 #include "common/files.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Files: the few file-system operations that keep ttygate's state safe on disk, shared by the
 // daemon, its key handling and ttygate-client.
 //

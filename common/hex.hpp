@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Hex: lowercase hexadecimal, the text form of keys, nonces and digests in ttygate's files and
 // line protocols. Strict on input: exactly the expected length, lowercase digits only, so one
 // value has one spelling.

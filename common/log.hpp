@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Logging: one line per event. Library code doesn't log; the daemon's top layers (gateway,
 // session, main) do, once per failure.
 //

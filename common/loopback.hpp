@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // loopback_pair: a connected TCP pair on 127.0.0.1, client side first. The kernel TLS probe
 // needs established connections (the ULP attaches to nothing else); tests need them too.
 #pragma once

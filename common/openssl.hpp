@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RAII owners for OpenSSL handles, and the conversion of OpenSSL's error queue into an Error.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Result<T>: a value or an Error. The one error channel of library code.
 //
 // g++ 12 has no std::expected. An Error is a std::error_code (what went wrong, in a form code

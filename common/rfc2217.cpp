@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "common/rfc2217.hpp"
 
 namespace ttygate::rfc2217 {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RFC 2217 (Telnet COM-PORT-OPTION) messages: command codes, values, and the payload of one
 // subnegotiation parsed or built. Pure; the Telnet framing around it is common/telnet.hpp.
 //

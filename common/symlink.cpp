@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Publishing and taking down a symlink. See symlink.hpp.
 #include "common/symlink.hpp"
 #include "common/concat.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // OwnedSymlink: a symlink this process publishes, such as a device path that names a pty
 // (~/dev/toy -> /dev/pts/7), and takes down again when it is done.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Telnet framing (RFC 854/855) as RFC 2217 uses it: a pure codec, no I/O, no state beyond the
 // bytes of one unfinished sequence, so it is tested byte by byte and shared by the gateway and
 // the client.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // UniqueFd: the owner of one file descriptor. Move-only; closes on destruction.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // IP addresses: parsing, matching, showing. See address.hpp.
 #include "daemon/address.hpp"
 

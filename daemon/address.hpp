@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Address: IP addresses as ttygated reads them in its configuration and meets them on sockets:
 // listen addresses ("[::]:7000"), address ranges for allow_from ("10.0.0.0/8"), and peers.
 //

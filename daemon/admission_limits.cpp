@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Eviction and session caps. See admission_limits.hpp.
 #include "daemon/admission_limits.hpp"
 

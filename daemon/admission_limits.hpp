@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Admission limits: the two pure rules that keep cheap connections from locking paired clients
 // out. Both are decided here, without the loop or sockets, so unit tests can table them.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Button: the pairing push-button, watched on the loop.
 //
 // A ButtonSource is where presses come from: a GPIO line through the kernel's GPIO uAPI v2

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The paired clients on disk. See client_store.hpp for the contract and the file format.
 //
 // Parsing is strict on purpose: the file is only ever written by this code, so anything it would

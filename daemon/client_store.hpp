@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ClientStore: the paired clients, persisted in the state directory.
 //
 // A client is its pin plus what people and policy need: a name, a role, when it was added and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "daemon/com_port.hpp"
 
 namespace ttygate::daemon {

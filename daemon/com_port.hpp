@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ComPort: one session's side of RFC 2217 (a session whose client chose the ALPN protocol
 // ttygate-rfc2217): Telnet option negotiation, the COM-PORT-OPTION requests, and IAC escaping
 // of the data both ways. The line itself is the port's PortLine; the bytes go through the

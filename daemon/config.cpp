@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Config: reading ttygated.toml.
 //
 // The file is read in one pass, table by table: each table has one read_<table> function, and a

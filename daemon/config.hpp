@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Config: ttygated's TOML configuration, parsed and validated in full before anything starts.
 //
 // Every key is known: an unknown key, a wrong type or an out-of-range value is a ConfigError

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bounding a TOML text before parsing it. See config_shape.hpp.
 #include "daemon/config_shape.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ConfigShape: the bounds a configuration text must keep before toml++ sees it.
 //
 // toml++ recurses once per dotted key part and per nested array or inline table, so a hostile

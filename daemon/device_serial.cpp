@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "daemon/device_serial.hpp"
 
 #include <systemd/sd-id128.h>

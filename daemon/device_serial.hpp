@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The serial number a port is found by (DNS-SD "serial="), when the configuration gives none.
 //
 // A USB serial adapter has one printed on it and known to sysfs: /sys/class/tty/<tty>/device

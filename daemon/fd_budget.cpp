@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Descriptor budget. See fd_budget.hpp.
 #include "daemon/fd_budget.hpp"
 

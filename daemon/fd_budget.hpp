@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Descriptor budget: every session is a socket, so the soft RLIMIT_NOFILE (1024 by default)
 // is the real session limit unless raised. At start the soft limit is raised to the hard one
 // (select() is never used, so large descriptor numbers are harmless). The session caps

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Gateway: owns all of ttygated's mutable state: the client store, the relays (one per port),
 // their listeners, and the live sessions. Everything else (D-Bus, signals) calls in here.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GatewayEvents: what the gateway tells its observers (the D-Bus objects) after its state
 // changed. The gateway calls these after the change is complete and stored, from the loop.
 // Observers must not call back into mutators from here. daemon/ knows nothing of D-Bus: this

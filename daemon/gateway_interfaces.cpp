@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Gateway's interface ports: listeners opened and closed as the named interfaces' addresses
 // come and go (daemon/netwatch.hpp tells what the kernel has).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The gateway's lock-out limits: eviction at max_handshakes, session counts for the session
 // caps, and rate-limited refusal lines. The rules themselves are in admission_limits.hpp; the
 // policy is described in docs/threat-model.md ("Lock-out").

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Gateway: management requests (D-Bus methods and property writes, the pairing button).
 // Each checks every argument before it changes anything; the store itself writes the new file
 // before it changes memory, so a refused or failed request leaves everything as it was.

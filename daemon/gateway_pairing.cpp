@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Gateway: the pairing glue between sessions, the Pairing state machine and the client store.
 // The state machine decides; this file starts each candidate's exchange on its TLS session,
 // passes on how it ended, stores an accepted client and tells sessions and observers.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Gateway: reload (SIGHUP). The fresh configuration was parsed in full before this runs (a bad
 // file never gets here: main logs it and the running configuration stays). Ports are matched
 // by name: a port whose table is the same keeps everything, so its sessions never notice; any

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GpioLine: one GPIO input line watched for edges through the kernel's GPIO character-device
 // uAPI v2 (linux/gpio.h, GPIO_V2_GET_LINE_IOCTL), without libgpiod.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Handshake: the TLS side of one accepted connection until its record layer is a Channel.
 //
 // It owns the three steps that decide how exactly OpenSSL touches the socket, so that they stay

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The journal as log sink: under systemd, ttygated sends each line with sd_journal_sendv, so the
 // structured fields of common/log.hpp (TTYGATE_PORT, TTYGATE_CLIENT, TTYGATE_PEER,
 // TTYGATE_SESSION, MESSAGE_ID) become journal fields (`journalctl -u ttygated -o json`).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // LineControl: the tty's line, read and changed while it relays: framing and flow (termios),
 // modem lines (TIOCMGET/TIOCMBIS/TIOCMBIC), break (TIOCSBRK/TIOCCBRK) and queues (tcflush).
 //

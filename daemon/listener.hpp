@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Listener: one listening TCP socket, accepting on the loop.
 //
 // Sources outside allow_from are closed right after accept, before a single byte of TLS: the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Loop: the daemon's one io_uring event loop.
 //
 // Everything that waits goes through here: accept, poll readiness of TLS sockets, reads and

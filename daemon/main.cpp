@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ttygated: parses the command line, wires the gateway to the loop, and runs.
 #include <getopt.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The name rule. See names.hpp.
 #include "daemon/names.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Names: the one rule for the names people give clients and the gateway, and its one wording.
 //
 // A name is 1 to 64 characters of printable ASCII (0x20..0x7e), not starting or ending with a

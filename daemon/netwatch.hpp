@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NetWatch: the kernel's interfaces and their addresses, followed over route netlink (libnl-route)
 // on the loop, for ports that listen on named interfaces ([[port]] interfaces = [...]).
 //

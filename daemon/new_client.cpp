@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Adding a client by hand. See new_client.hpp.
 #include "daemon/new_client.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NewClient: adding a client by hand, from its certificate, the one way both management paths
 // use: ttygated --add-client (offline, a certificate file) and AddClient on D-Bus (PEM text).
 // Pairing adds its candidate through the gateway's pairing window instead.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pairing: the push-button pairing window as a state machine, without sockets or D-Bus.
 //
 //   closed ──start / button──▶ open ──first unknown client──▶ candidate ──confirm──▶ accepted

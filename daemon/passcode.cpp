@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The setup code and its verifier file. See passcode.hpp for the contract and the format.
 //
 // The parser is strict for the same reason as the client store's: only this code writes the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Passcode: the gateway's setup code (8 digits, printed once for its label) and the verifier
 // file that stands for it in the state directory.
 //

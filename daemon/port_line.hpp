@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PortLine: one port's line as its RFC 2217 sessions see it: the policy on who may change what,
 // the changes applied through LineControl, and the notifications.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Provisioning: what ttygated does offline, without the event loop: print the gateway's
 // fingerprint, add a client from its certificate, list clients. For image builds and factory
 // provisioning; a running daemon is managed over D-Bus instead.

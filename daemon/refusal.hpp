@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Refusal: why the gateway turned down a management request (D-Bus method, property write,
 // button). One error category, so the D-Bus layer maps each kind to one org.ttygate.Error.* name
 // in one place. The Error's context says what exactly was wrong, for people.

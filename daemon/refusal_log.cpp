@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Rate-limited refusal lines. See refusal_log.hpp.
 #include "daemon/refusal_log.hpp"
 

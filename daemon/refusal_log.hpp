@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RefusalLog: per-connection refusals (a source outside allow_from, a per-source limit, an
 // unknown key, a handshake that failed, timed out or was evicted, no descriptor left) logged at
 // a bounded rate. A flood must not become a flood of log lines: 25,000 "not in allow_from"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Relay: one serial device and the sessions attached to it.
 //
 // Device output is read with io_uring and fanned out to every attached session; each session

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Serial port set-up: open a tty exclusively, non-blocking, and apply the configured line
 // settings in raw mode (no echo, no line discipline, no signals, no CR/LF translation), so the
 // bytes on the wire are exactly the bytes relayed.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ServiceManager: what ttygated tells systemd (sd_notify): READY=1 once listeners, devices and
 // the bus are set up; WATCHDOG=1 from the loop at half the watchdog interval, so a wedged loop
 // gets the daemon restarted; STOPPING=1 on shutdown. Does nothing outside systemd (no

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Session: one client connection, from accept to close.
 //
 //   handshaking ──pin known──▶ relaying ──▶ closed

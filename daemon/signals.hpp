@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SignalWatch: delivers signals through a signalfd read on the loop, never in a signal handler.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Per-source handshake limits. See source_limit.hpp.
 #include "daemon/source_limit.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SourceLimit: what one source may ask of the handshake machinery, so one LAN host can neither
 // hold every handshake slot (limits.max_handshakes) with silent connections nor keep the
 // gateway's one core busy with a stream of handshakes.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The client store's locks. See store_lock.hpp for the policy.
 #include "daemon/store_lock.hpp"
 

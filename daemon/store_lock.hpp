@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // StoreLock: who may write the client store, and when.
 //
 // Two writers exist: the running daemon (over D-Bus and pairing) and the offline tool

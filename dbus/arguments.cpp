@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bounding D-Bus arguments. See arguments.hpp.
 #include "dbus/arguments.hpp"
 

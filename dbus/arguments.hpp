@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Arguments: the size of every string a D-Bus caller hands the gateway, checked at the door.
 //
 // The gateway's own checks (names, roles, codes, certificates) come after these; this only makes

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Bus: one sd-bus connection driven by the daemon's io_uring loop.
 //
 // The loop polls the bus fd for what sd_bus_get_events() asks (POLLOUT only while the write

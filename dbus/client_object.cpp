@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // org.ttygate.Client1: one object per paired client, /org/ttygate/Gateway1/client/<pin hex>.
 #include "daemon/refusal.hpp"
 #include "dbus/arguments.hpp"

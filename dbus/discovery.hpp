@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Discovery: every port published as a DNS-SD service, _ttygate._tcp, through Avahi's D-Bus API
 // (org.freedesktop.Avahi; no libavahi-client), on its own system-bus connection on the loop.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GatewayObject: the org.ttygate.Gateway1 API on a Bus (docs/org.ttygate.Gateway1.txt).
 //
 // Only vtables: each method checks its arguments' wire types, calls the Gateway, and turns a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Keeping the management API on the bus. See management_bus.hpp.
 #include "dbus/management_bus.hpp"
 

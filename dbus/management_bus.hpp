@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ManagementBus: the management API kept on the system bus for the daemon's whole life.
 //
 // Connects, registers org.ttygate.Gateway1's objects, then takes the name (so nobody sees the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Object paths and error names of the org.ttygate.Gateway1 API (docs/org.ttygate.Gateway1.txt).
 // Pure functions, unit-tested.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // org.ttygate.Session1: one object per relaying session, /org/ttygate/Gateway1/session/<id>.
 #include "daemon/relay.hpp"
 #include "daemon/session.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Channel: a session's record layer once the handshake is done, whoever does the crypto.
 //
 // Two implementations sit behind this one interface: UserChannel (OpenSSL's SSL_read/SSL_write

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // This machine's key pair and certificate. See identity.hpp.
 //
 // The key is the identity: every paired peer has pinned its public key, so losing or replacing

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Identity: this machine's key pair and the self-signed certificate that carries its public key.
 //
 // The private key is generated here from the system RNG (OpenSSL's default DRBG, seeded by

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "ktls/kernel_channel.hpp"
 
 #include <linux/tls.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // KernelChannel: a session's record layer after hand-over, run by the kernel's TLS ULP.
 //
 // Application data is plain send/recv on the socket. Every other record the peer sends surfaces

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "ktls/key_schedule.hpp"
 
 #include <openssl/core_names.h>

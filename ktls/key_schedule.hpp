@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Key schedule: TLS 1.3 record keys from traffic secrets (RFC 8446 sections 7.1 to 7.3).
 //
 // After the handshake OpenSSL knows the application traffic secrets but not how the kernel wants

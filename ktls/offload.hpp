@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Offload: moving a finished TLS 1.3 session from OpenSSL into the kernel's TLS layer.
 //
 // OpenSSL 3.0 runs the handshake; the kernel then protects every record, both directions, so

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "ktls/pairing_protocol.hpp"
 
 #include <openssl/crypto.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pairing protocol: the exchange a pairing candidate and the gateway run inside their fresh TLS
 // session before any verdict (docs/pairing.md has the wire format for third-party clients).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pins and their text forms. See pin.hpp.
 //
 // The fingerprint is base32 rather than hex because people read it aloud and compare it by eye:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pins: the identity of a peer is the SHA-256 of its DER SubjectPublicKeyInfo.
 //
 // Certificates are only envelopes for public keys: issuer, dates and self-signatures play no

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "ktls/record_socket.hpp"
 
 #include <linux/tls.h>

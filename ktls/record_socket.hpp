@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RecordSocket: the kernel TLS socket calls a KernelChannel makes, behind one seam.
 //
 // A KernelChannel decides what records mean and when keys move (KeyUpdate); the socket under it

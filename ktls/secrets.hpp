@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Secrets: what kernel TLS needs to know about a handshake that OpenSSL ran.
 //
 // The kernel continues a TLS 1.3 session where OpenSSL stops, so it needs each direction's

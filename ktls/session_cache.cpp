@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "ktls/session_cache.hpp"
 
 #include <string_view>

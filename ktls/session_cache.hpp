@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SessionCache: TLS 1.3 resumption with stateful tickets, each ticket only the name of a session
 // the server keeps in memory.
 //

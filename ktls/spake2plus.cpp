@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SPAKE2+ over OpenSSL's EC and EVP primitives. See spake2plus.hpp.
 //
 // Names follow RFC 9383 (x, y, w0, w1, L, M, N, Z, V, TT, K_main, ...) so each line can be held

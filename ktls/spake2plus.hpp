@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SPAKE2+ (RFC 9383), ciphersuite P256-SHA256-HKDF-SHA256-HMAC-SHA256: a setup code proves a
 // client to the gateway, and the gateway to the client, without either side learning anything
 // an eavesdropper or a fake peer could test guesses of the code against offline.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TLS policy: the SSL_CTX settings every ttygate endpoint uses, and pin-based peer verification.
 //
 // TLS 1.3 only; suites AES-128-GCM (preferred), AES-256-GCM, ChaCha20-Poly1305 (the ones kernel

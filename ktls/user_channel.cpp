@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "ktls/user_channel.hpp"
 
 #include <openssl/err.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // UserChannel: the record layer in user space, OpenSSL's SSL_read/SSL_write on the socket.
 //
 // Used when the kernel has no TLS ULP (or not for the negotiated suite), and by clients. Owns the

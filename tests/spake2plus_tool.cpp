@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // spake2plus_tool: ktls/spake2plus on the command line, for the Python cross-check
 // (tests/integration/test_spake2plus_reference.py). Arguments and answers are lowercase hex;
 // every answer is a "<name> <hex>" line. A refused input prints "refused <errc> <message>" and

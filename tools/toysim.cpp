@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // toysim: a simulated toy sensor/actor device on a pseudo-terminal.
 //
 // The demo and the integration tests need a serial device without hardware. toysim opens a pty,

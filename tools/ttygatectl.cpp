@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ttygatectl: manages a running ttygated over its D-Bus API (org.ttygate.Gateway1).
 //
 // Exit status: 0 done, 1 the gateway refused or could not be reached (one line on stderr),

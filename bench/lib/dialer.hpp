@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Many connections at once from one thread: keeps a number of TCP + TLS handshakes in flight
 // with epoll, and either closes each session once it is up (handshake rate) or keeps it open
 // (idle memory, fan-out). Non-blocking throughout; one Dialer per measurement.

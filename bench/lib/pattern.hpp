@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the benchmark device and client agree on: the bulk byte pattern and the fan-out frame.
 //
 // The pattern runs through all 256 byte values (0x00, 0x11/0x13, 0xff included), so a path that

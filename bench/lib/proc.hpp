@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Resource use of the system under test, read from /proc: CPU time and memory of a process tree.
 //
 // A gateway may be one process (ttygated, ser2net), threads (stunnel) or a process per session

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A reconnect storm: N clients connect at the same instant (a gateway reboot, an access point
 // coming back) and each records its own way to relaying: TCP connect, TLS handshake, first byte
 // of device output. One thread, epoll, non-blocking throughout.

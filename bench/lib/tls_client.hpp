@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The measuring client's connections: plain TCP or pinned mutual TLS 1.3, configured exactly
 // like every peer under test (TLS_AES_128_GCM_SHA256, group P-256, ECDSA P-256 with SHA-256).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Certificate intake (daemon/new_client: AddClient and --add-client): any PEM text is one
 // client added or one refusal, never a crash; nothing is stored on refusal.
 #include <cstddef>

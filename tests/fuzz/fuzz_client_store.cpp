@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The client store loader (daemon/client_store): any file gives a store or an error naming the
 // line, never a crash; a store it loads finds each of its clients by pin and by name.
 #include <unistd.h>

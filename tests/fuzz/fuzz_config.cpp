@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The config parser (daemon/config): any bytes give a Config or one ConfigError line, never a
 // crash, a hang or a multi-line message.
 #include <cstddef>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The D-Bus argument validators (dbus/arguments, dbus/paths, names, roles, codes): any string is
 // accepted or refused with a bounded, one-line error text, and paths round-trip.
 #include <cstddef>

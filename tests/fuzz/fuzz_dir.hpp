@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A private scratch directory per fuzzing process, removed at exit.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The kernel-TLS record-type handler (ktls/kernel_channel: classify_record): any record type and
 // payload from the peer is decided without a crash or an out-of-bounds read.
 #include <cstddef>

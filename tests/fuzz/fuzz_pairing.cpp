@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pairing state machine (daemon/pairing): any sequence of events (windows, candidates,
 // codes, proofs, failures, closed connections, button presses, timer and clock) keeps its
 // promises: only the current candidate is ever accepted or asked for, at most once per window,

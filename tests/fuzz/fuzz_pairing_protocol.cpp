@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The pairing wire exchange (ktls/pairing_protocol): any lines from a peer, to either half and in
 // either mode, end in a step that is more, code_shown, proved or failed; never a crash, never a
 // success after the exchange ended, never a line to send longer than kMaxLine.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Shared fixtures for the gateway's integration tests: real ttygated, real TLS peers, ptys.
 
 A PtyDevice is the serial device: the test holds the pty master (the "device side") and the

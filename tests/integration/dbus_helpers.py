@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A private system bus with ttygate's shipped policy, and the peers the D-Bus tests use:
 busctl (as root or as nobody), ttygatectl, dbus-monitor and `openssl s_client` as a pairing
 client that prints the TLS exporter, with this file speaking the pairing exchange over it

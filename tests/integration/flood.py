@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A cheap flood from many loopback addresses, run as its own process by test_lockout.py.
 
 Loopback accepts any 127/8 source, so each address is "another host" to the gateway. Every

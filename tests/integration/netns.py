@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A private network namespace for one test: the test process (its main thread, so every
 subprocess it starts) enters a fresh namespace made with unshare(CLONE_NEWNET), and returns to
 the one it came from afterwards. Nothing the test adds (veth pairs, addresses) is visible outside;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """SPAKE2+ (RFC 9383), ciphersuite P256-SHA256-HKDF-SHA256-HMAC-SHA256, written a second time.
 
 An independent computation to hold ktls/spake2plus against: curve arithmetic from Debian's

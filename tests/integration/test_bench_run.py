@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """bench/run as someone runs it by hand on a fresh checkout (issue 9): without the build packages
 it fails with one line and no traceback, it recovers from a build folder an interrupted configure
 left half-made, and a run that could not measure ttygated fails however the peers did."""

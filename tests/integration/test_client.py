@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """ttygate-client, the PC side: identity, pins, connect, bridge, pairing, against real peers.
 
 The client's own key is made by ttygate-client and provisioned on a real ttygated with

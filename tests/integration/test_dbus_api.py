@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """org.ttygate.Gateway1 on a private bus with the shipped policy: every method and property
 through busctl, the policy (nobody reads, only root manages), and that a rejected call changes
 nothing stored. ttygatectl's own tests are in test_ttygatectl.py; pairing in test_pairing.py."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """DNS-SD discovery against real peers: Debian's avahi-daemon on a private system bus (with its
 shipped bus policy and ttygate's) in a private network namespace with a veth pair, avahi-browse
 and avahi-publish (avahi-utils), and ttygate-client discover / pair --serial."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Faults that stay in CI (issue 9): kill -9 at random instants during store writes (offline and
 over D-Bus), a full disk under the state directory, the tty vanishing and returning under
 traffic, and dbus-daemon restarting under a running gateway. Each asserts what must survive:

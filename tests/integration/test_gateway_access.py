@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Who gets in: only pinned clients, over TLS 1.3, from allowed sources; nobody else reaches the tty."""
 import os
 import socket

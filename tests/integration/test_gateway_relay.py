@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What gets relayed: byte-exact both ways, fan-out, roles, slow readers, a device that comes and goes."""
 import os
 import select

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Ports that listen on named interfaces follow their addresses (route netlink, libnl): in a
 private network namespace with a veth pair, addresses come and go and ttygated's listening
 sockets (as `ss` reports them) follow within a second, on the named interface only."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """RFC 2217 line control over the TLS session (docs/line-control.md), with real clients:
 pyserial's rfc2217:// through `ttygate-client serve`, and Python ssl speaking ALPN
 ttygate-rfc2217 byte by byte. The device is a pty: its termios is read from the master side

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Lock-out: cheap floods from many addresses must not keep a paired client out, and one paired
 client must not take every session or descriptor (docs/threat-model.md, "Lock-out").
 

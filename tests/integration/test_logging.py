@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Where ttygated's log lines go: plain stderr unless stderr is the journal stream systemd names
 in $JOURNAL_STREAM (daemon/journal.hpp). Recognising the stream is unit-tested
 (tests/unit/journal_test.cpp); the lines and fields in a real journal are proven in tests/vm/image,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The manual pages (docs/man/*.scd) stay in step with the programs' own usage text.
 
 Each program's --help lists its options (and ttygatectl's and ttygate-client's their commands);

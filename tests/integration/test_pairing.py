@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Pairing end to end (docs/pairing.md): a real TLS client (openssl s_client, which prints the
 TLS exporter, with the exchange computed independently in dbus_helpers.py) pairs in each
 confirmation mode; overlap, a wrong code, a timeout, StopPairing, a broken exchange (device

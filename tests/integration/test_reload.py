@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """SIGHUP reload with a real ttygated: ports added, removed and changed take effect, sessions on
 unchanged ports keep relaying, and a bad file changes nothing."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Resumption: a returning client skips certificates, but never skips the pin check."""
 import socket
 import ssl

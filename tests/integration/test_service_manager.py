@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """ttygated under systemd: it says when it is ready, proves its loop turns, and says when it stops."""
 import socket
 import time

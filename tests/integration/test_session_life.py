@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The life of a session after it starts: keys that are replaced, idle sessions, vanished peers."""
 import os
 import re

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """ktls/spake2plus against an independent SPAKE2+ (spake2plus_ref.py, python3-ecdsa).
 
 First the reference itself is held against RFC 9383's Appendix C; then both implementations

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The client store under concurrent and careless writers, and bad input at the D-Bus door
 (issue 9): offline edits are refused while the daemon runs (they would be undone by its next
 write; daemon/store_lock.hpp), concurrent writers never lose an acknowledged client, a second

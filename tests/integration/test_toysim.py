@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """toysim, the simulated serial device the demo and the gateway tests stand on.
 
 Each test starts the built binary on a fresh link and talks to the device from the gateway's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """ttygatectl against a running gateway on a private bus: every command, tables and --json,
 usage errors (exit 2) and D-Bus errors (one line, exit 1)."""
 import json

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The systemd integration in units/: the service, sysusers.d and tmpfiles.d files.
 
 systemd is not PID 1 on the build machine, so everything is checked offline: systemd-analyze

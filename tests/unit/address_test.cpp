@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Address: listen addresses and address ranges parsed strictly, with one-line problems that say
 // what was expected and what was found; peers seen the way every rule compares them, an
 // IPv4-mapped IPv6 peer as the IPv4 address it carries.

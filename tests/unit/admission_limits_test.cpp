@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Admission limits: which handshake gives way when every slot is taken (least progress, then
 // the oldest, sparing young handshakes whose ClientHello arrived), the session caps, and their
 // config keys.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The Channel contract (ktls/channel.hpp) as UserChannel keeps it, over a socketpair with a real
 // OpenSSL peer: a read that returns data returns some, a write of nothing is done with 0, the
 // peer's close_notify is an orderly end with no error, a peer that vanishes is a failure. The

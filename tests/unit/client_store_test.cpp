@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ClientStore: the file format, its strict parsing, and the promise that a refused change or a
 // failed write leaves both the file and the store as they were.
 #include "daemon/client_store.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One session's RFC 2217 side over a real pty (the "device"): what reaches the tty, what the
 // peer is told, and what the other sessions on the port are told. No sockets: a fake output.
 #include "daemon/com_port.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Config keys for ports that follow interfaces (interfaces, listen_port), the DNS-SD serial, and
 // [discovery]: accepted values become what they say; mistakes are one exact line.
 #include <string>

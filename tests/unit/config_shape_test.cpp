@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ConfigShape and the config loader's bounds: hostile or wrong files are refused with one escaped
 // line before toml++ parses them, and never hang or crash the reader.
 #include "daemon/config_shape.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Config: good files become the values they say (defaults filled in), bad files become one exact
 // line naming the file, the key and the problem. Cidr and ListenAddress on their own:
 // address_test.cpp.

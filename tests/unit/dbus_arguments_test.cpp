@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // D-Bus arguments are bounded at the door, and refusals quote only a short escaped prefix.
 #include "dbus/arguments.hpp"
 

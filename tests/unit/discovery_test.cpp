@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Discovery's pure half: the TXT record, the fingerprint prefix, the instance name, and where a
 // port is announced. Publishing through a real avahi-daemon: tests/integration/test_discovery.py.
 #include "dbus/discovery.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Escape: whatever bytes come in, shown() gives one quoted line of printable ASCII that says
 // exactly which bytes they were, cut after kMaxShown bytes.
 #include "common/escape.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Descriptor budget: the soft limit goes up to the hard one, and the spare descriptor is there
 // to give back for one accept and to take again.
 #include "daemon/fd_budget.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Files: atomic writes that leave the old file or the new one and nothing else, bounded reads
 // that tell a missing file from a broken one, and private directories.
 #include "common/files.hpp"

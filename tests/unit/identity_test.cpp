@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Identity: creation, reloading, and refusal of every key or certificate file that looks wrong,
 // always leaving those files exactly as they were.
 #include "ktls/identity.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // daemon/journal and the structured fields of common/log.hpp.
 #include "daemon/journal.hpp"
 

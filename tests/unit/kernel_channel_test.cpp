@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // KernelChannel's KeyUpdate state machine without a kernel: a fake RecordSocket behaves as
 // Linux 6.14+ kernel TLS does (measured in tests/vm): after handing over a KeyUpdate record it
 // parks decryption (EKEYEXPIRED) until the next TLS_RX key is installed; a record under another

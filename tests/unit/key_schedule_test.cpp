@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Key schedule against published vectors.
 //
 // Traffic secrets, keys and IVs are from RFC 8448 section 3 ("Simple 1-RTT Handshake",

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The bridge's filter over a real pty in packet mode with EXTPROC: a tcsetattr by "the
 // software" on the slave becomes RFC 2217 commands, data is escaped out and decoded in.
 #include "tools/ttygate-client/line_follow.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A listener under pressure: out of descriptors it sheds waiting connections with its spare
 // one (each closed at once, one line per interval), and a refusal flood is logged at a bounded
 // rate. Real sockets on loopback, a real loop.

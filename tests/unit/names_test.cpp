@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Names: one rule for the names of clients and of the gateway, one wording when it refuses one,
 // and a sanitiser that turns any certificate CN into a name the rule accepts.
 #include "daemon/names.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NetWatch's pure half: which addresses a port with interfaces listens on, and what changes when
 // the kernel's set changes. The netlink side is proven in tests/integration/test_interfaces.py.
 #include "daemon/netwatch.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NewClient: the one check of a client added by hand (ttygated --add-client and AddClient on
 // D-Bus): every refusal is a Refusal that says what was wrong, and leaves the store and its file
 // as they were.

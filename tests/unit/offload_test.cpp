@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Kernel hand-over without a kernel: record classification, errno sentences, the key block, and
 // the secrets and record counts captured from a real OpenSSL handshake (proven right by
 // decrypting OpenSSL's own records with keys derived from them). The installing half runs only

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The setup code and its verifier file: codes worth printing, a file that round-trips, is private,
 // is never replaced by accident, and refuses every kind of damage with its line.
 #include "daemon/passcode.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pins of the certificates in tests/data, checked against values computed by the openssl CLI
 // (see tests/data/README.md), and the text forms people and files use.
 #include "ktls/pin.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // RefusalLog: one line per cause per interval, and then one line with the count, on a fake clock.
 #include "daemon/refusal_log.hpp"
 

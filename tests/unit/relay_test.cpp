@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The relay without a serial port: the device is one end of a socketpair, the sessions are fake
 // subscribers, and the real loop moves the bytes. Fan-out, ordered device writes, backpressure
 // and its release, a device that hangs up, exclusive control.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The server-side session cache (ktls/session_cache.hpp) with real OpenSSL handshakes over a
 // socketpair: what resumes, what falls back to a full handshake, and what the cache keeps.
 #include "ktls/session_cache.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A session without a gateway or a network: a fake host (its policy and hooks), a socketpair
 // with a real OpenSSL client at the other end, a socketpair as the device, and the real loop.
 // Every state (handshaking → pairing → relaying → closed) and the ways out of each.

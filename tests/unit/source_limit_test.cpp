@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SourceLimit: handshakes in progress per IPv4 address or IPv6 /64.
 #include "daemon/source_limit.hpp"
 

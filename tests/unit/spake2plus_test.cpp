@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // SPAKE2+ against RFC 9383's Appendix C, then the protocol's promises: same code, same key;
 // anything else (a wrong code, another transcript, a bad point) fails, and says how.
 #include "ktls/spake2plus.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The client store's lock policy (daemon/store_lock.hpp): offline edits are refused while a daemon
 // runs, a second daemon is refused, every writer serialises on the write lock, and the limits,
 // leftovers and symlinks of the state directory are handled at open and write.

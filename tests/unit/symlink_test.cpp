@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // OwnedSymlink: published atomically over a stale symlink, never over anything else, and taken
 // down only while it is still ours.
 #include "common/symlink.hpp"

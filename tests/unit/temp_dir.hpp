@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Test helpers shared by the unit tests that touch files: a private temporary directory that
 // is removed (even if a test made it read-only) when the test ends, and whole-file I/O.
 #pragma once

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Helpers every guest scenario shares; tests/vm/run puts this file at /lib.sh in the guest and
 # scenarios source it (`. /lib.sh`). POSIX sh for busybox. VMTEST_PREFIX (default empty) goes
 # in front of every PASS/FAIL name; LOG is the ttygated log the log_* helpers read.

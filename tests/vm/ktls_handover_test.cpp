@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Guest test: ttygate's kernel TLS hand-over against real kernel TLS (run by tests/vm/run).
 //
 // For each TLS 1.3 suite the kernel offers, a server built from ttygate's ktls/ code (context

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ptytap: the serial device of the ttygated VM scenario: an echo device that also records.
 //
 //   ptytap --link PATH --tap FILE

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // rekey_peer: a TLS 1.3 client that misbehaves with KeyUpdate, for the guest scenarios.
 //
 //   rekey_peer --port PORT --key FILE --cert FILE [--suite NAME] --mode stale|garbage|storm --marker TEXT

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // tamper_proxy: a TCP relay for one connection that corrupts one TLS record on its way in.
 //
 //   tamper_proxy --listen PORT --to PORT [--skip N]

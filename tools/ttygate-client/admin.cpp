@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // list, forget, fingerprint: the commands that only read or change local files.
 #include <cstdio>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // bridge NAME --link PATH: the remote serial port as a local pty, kept alive across network
 // loss.
 //

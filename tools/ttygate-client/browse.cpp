@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tools/ttygate-client/browse.hpp"
 
 #include <net/if.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Browse: the gateways that announce themselves on the LAN (DNS-SD, _ttygate._tcp), found
 // through Avahi's D-Bus API on the system bus (no libavahi-client): a ServiceBrowser lists them,
 // ResolveService gives each one's address, port and TXT record.

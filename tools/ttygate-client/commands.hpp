@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ttygate-client's commands: one function per command, each returning the exit code
 // (exit_codes.hpp) after printing at most one "ttygate-client: ..." line per failure on stderr.
 // main.cpp only parses the command line into Settings and calls one of these.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // connect NAME|HOST[:PORT]: stdin to the device, the device to stdout, raw and binary-safe.
 //
 // On a terminal, the terminal is put in raw mode (every byte goes to the device, Ctrl-C too) and

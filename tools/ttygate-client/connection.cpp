@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // TCP and pinned TLS to a gateway. See connection.hpp.
 #include "tools/ttygate-client/connection.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Connection: TCP and pinned TLS 1.3 to one gateway, with the gateway's session ticket kept for
 // the next connection.
 //

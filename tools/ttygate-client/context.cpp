@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What every command needs: where the files are, the client's identity, the known gateways, and
 // the signals that stop a session.
 #include <signal.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // discover [--serial S] [--json]: the gateways announced on the LAN, as a table or JSON.
 // pair --serial S: pair with the one gateway announcing serial S, checking that the key it then
 // presents starts with the fingerprint prefix it advertised (a hint only: the pin is the check).

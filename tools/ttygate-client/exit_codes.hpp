@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Exit codes of ttygate-client: the contract scripts rely on (docs/ttygate-client.md).
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "tools/ttygate-client/line_follow.hpp"
 
 #include <sys/ioctl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // LineFollow: the bridge's RelayFilter. The pty master is in packet mode (PtyLink::
 // report_termios_changes): each read starts with a status byte, TIOCPKT_DATA (0) before data,
 // else flags. On an RFC 2217 session, TIOCPKT_IOCTL (the software called tcsetattr) makes it

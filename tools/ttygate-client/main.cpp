@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ttygate-client: parses the command line and runs one command (commands.hpp).
 #include <getopt.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // pair HOST[:PORT]: connect during the gateway's pairing window, run the exchange the gateway
 // asks for (committed codes, or the setup code with --passcode), wait for the verdict, and pin
 // the gateway's key under a name.

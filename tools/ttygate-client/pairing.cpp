@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The client's half of pairing. See pairing.hpp.
 #include "tools/ttygate-client/pairing.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pairing, the client's half (docs/pairing.md; the gateway's side is daemon/pairing.hpp, and the
 // exchange both run is ktls/pairing_protocol.hpp).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The local pty and its symlink. See pty_link.hpp.
 #include "tools/ttygate-client/pty_link.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // PtyLink: a local pseudo-terminal that stands in for the remote serial port, reachable at a
 // symlink (e.g. ~/dev/toy -> /dev/pts/7) that existing serial software opens as if the device
 // were plugged in here.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The relay loop. See relay.hpp.
 #include "tools/ttygate-client/relay.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Relay: moves bytes both ways between local fds (stdin/stdout, or a pty master) and a session
 // with the gateway, raw and binary-safe, until one side ends.
 //

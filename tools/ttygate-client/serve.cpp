@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // serve NAME --rfc2217 ADDRESS: a local RFC 2217 endpoint for existing software (pyserial's
 // rfc2217://, labgrid, a telnet wrapper around minicom), relayed into a TLS session with the
 // gateway that offers ALPN ttygate-rfc2217 and nothing else.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The known-gateways file. See store.hpp for the format and the contract.
 //
 // Strict on purpose: a pin is the only thing standing between the client and an impostor, so a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Known gateways: the client's half of pairing, the pins it checks every gateway against.
 //
 // One line per gateway in "<config dir>/gateways", written only by this code:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ttygatectl's view of org.ttygate.Gateway1: a generic reader of D-Bus values (enough to print
 // any property as a table cell or as JSON) and the few calls the commands make. Only the public
 // API: the CLI knows object paths and interface names, never the daemon's code.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ttygatectl's output: aligned tables for people, JSON for scripts, times in UTC.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Owning handles for the sd-bus objects ttygatectl uses, so no path (an exception from a
 // command, an early return) leaks a reference or skips flushing the connection.
 //

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Prints the path of a cached Debian 12 root file system for tests/vm/image, as an uncompressed
 # newc cpio archive the kernel unpacks into its initial rootfs; builds it with mmdebstrap when the
 # cache has none for this package list. Nothing of ttygate is in it: run appends the project

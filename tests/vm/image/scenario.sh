@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The image scenario, run in the guest by ttygate-image-test.service once the system is up
 # (systemd is PID 1, the system bus runs, ttygated is installed with cmake --install but not yet
 # started). Reports VMTEST lines on the console (ttyS0); powers the guest off at the end.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The real ttygated on real kernel TLS, for every suite, with openssl s_client as the client:
 # offload proven per session (the gateway's log and /proc/net/tls_stat), byte-exact relay through
 # the pty both ways (2 MiB, the first bytes sent right after the client's Finished),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A client paired a moment ago, and a client resuming its session, both end up in kernel TLS.
 # Pairing: the (stand-in) button opens the window, confirmation is automatic, openssl s_client
 # is the candidate. It sends 64 KiB before the verdict; the gateway reads none of it while

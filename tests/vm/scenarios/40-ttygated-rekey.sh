@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Re-keying kernel TLS sessions (TLS 1.3 KeyUpdate), per suite, with the real ttygated and
 # openssl s_client (user space, OpenSSL 3.0) as the client, ptytap as the device.
 # On a kernel that re-keys (VMTEST_KERNEL=new, Linux >= 6.14):

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Measurements in the guest, kernel TLS against user-space TLS on the same kernel and the same
 # run: memory per idle session (100 sessions), relay round trip of 32-byte frames, bulk
 # throughput through the pty; and the relay experiment on a kTLS socket with io_uring
