@@ -14,7 +14,7 @@ cache=$1
 # scenario calls.
 packages=(
   systemd systemd-sysv udev dbus
-  libssl3 liburing2 libtomlplusplus3 libgpiod2 libsystemd0
+  libssl3 liburing2 libtomlplusplus3 libgpiod2 libsystemd0 libnl-3-200 libnl-route-3-200
   openssl procps iproute2 util-linux
 )
 key=$(printf '%s\n' bookworm "${packages[@]}" | sha256sum | cut -c1-12)
