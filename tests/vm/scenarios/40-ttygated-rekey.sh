@@ -244,7 +244,8 @@ for S in TLS_AES_128_GCM_SHA256 TLS_AES_256_GCM_SHA384 TLS_CHACHA20_POLY1305_SHA
   if [ "$KERNEL" = new ]; then
     client_updates $S
     safe_random $BULK > bulk
-    gateway_updates $S
+    # gateway_updates $S: withdrawn with the gateway's own in-place updates on kernel TLS
+    # (daemon/session.cpp, Session::update_keys): they stalled bulk transfers (issue 13, open).
     bad_peer $S stale "a record failed authentication"
     bad_peer $S garbage "unexpected handshake message 24"
     bad_peer $S storm "KeyUpdates with no application data between them"
