@@ -48,12 +48,18 @@ std::optional<Message> parse(std::span<const std::uint8_t> payload, bool from_se
 }
 
 std::vector<std::uint8_t> build(const Message& message, bool from_server) {
-  std::vector<std::uint8_t> payload;
-  payload.push_back(static_cast<std::uint8_t>(static_cast<unsigned>(message.command) + (from_server ? kServerOffset : 0)));
-  int length = value_length(message.command);
-  if (length < 0)
-    for (std::uint8_t byte : message.text) payload.push_back(byte);  // (insert() trips g++ 12's -Warray-bounds)
-  for (int i = length - 1; i >= 0; --i) payload.push_back(static_cast<std::uint8_t>(message.value >> (8 * i)));
+  // Sized once and filled by index: growing it byte by byte trips g++ 12's -Wstringop-overflow
+  // and -Warray-bounds in Release builds.
+  const int length = value_length(message.command);
+  const std::size_t size = 1 + (length < 0 ? message.text.size() : static_cast<std::size_t>(length));
+  std::vector<std::uint8_t> payload(size);
+  payload[0] = static_cast<std::uint8_t>(static_cast<unsigned>(message.command) + (from_server ? kServerOffset : 0));
+  if (length < 0) {
+    std::size_t at = 1;
+    for (auto byte : message.text) payload[at++] = static_cast<std::uint8_t>(byte);
+  }
+  for (int i = 0; i < length; ++i)
+    payload[1 + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(message.value >> (8 * (length - 1 - i)));
   return payload;
 }
 

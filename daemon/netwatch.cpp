@@ -17,6 +17,7 @@
 #include <optional>
 #include <set>
 
+#include "common/concat.hpp"
 #include "common/log.hpp"
 
 namespace ttygate::daemon {
@@ -47,7 +48,7 @@ ListenAddress listen_address_of(const NetAddress& address, const std::string& if
     std::memcpy(&listen.addr, &in, sizeof in);
     listen.length = sizeof in;
     inet_ntop(AF_INET, &in.sin_addr, text, sizeof text);
-    listen.text = std::string(text) + ":" + std::to_string(port);
+    listen.text = concat({text, ":", std::to_string(port)});
     return listen;
   }
   sockaddr_in6 in6{};
@@ -59,7 +60,7 @@ ListenAddress listen_address_of(const NetAddress& address, const std::string& if
   std::memcpy(&listen.addr, &in6, sizeof in6);
   listen.length = sizeof in6;
   inet_ntop(AF_INET6, &in6.sin6_addr, text, sizeof text);
-  listen.text = "[" + std::string(text) + (scoped ? "%" + ifname : "") + "]:" + std::to_string(port);
+  listen.text = concat({"[", text, scoped ? "%" : "", scoped ? std::string_view(ifname) : "", "]:", std::to_string(port)});
   return listen;
 }
 
