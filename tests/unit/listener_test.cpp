@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "daemon/listener.hpp"
+#include "listening_port.hpp"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -21,28 +22,7 @@ using ttygate::daemon::Peer;
 
 namespace {
 
-struct Port {
-  UniqueFd fd;
-  sockaddr_in addr{};
-  Port() {
-    ListenAddress any;
-    auto* in = reinterpret_cast<sockaddr_in*>(&any.addr);
-    in->sin_family = AF_INET;
-    in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    any.length = sizeof(sockaddr_in);
-    any.text = "127.0.0.1:0";
-    auto bound = Listener::bind(any);
-    EXPECT_TRUE(bound);
-    fd = std::move(*bound);
-    socklen_t len = sizeof addr;
-    EXPECT_EQ(::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  }
-  UniqueFd connect() const {
-    UniqueFd c(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    EXPECT_EQ(::connect(c.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0);
-    return c;
-  }
-};
+using Port = ttygate::daemon::testing::ListeningPort;
 
 // Runs the loop until `done` or two seconds passed (a bound on a hang, not a timing check).
 template <typename Done>
