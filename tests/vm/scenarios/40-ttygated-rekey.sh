@@ -5,8 +5,6 @@
 #   - s_client without -nocommands sends "k" (KeyUpdate) and "K" (update_requested) between
 #     blocks of data: 10 updates, byte-exact both ways, the session stays in kernel TLS, and
 #     /proc/net/tls_stat counts TlsRxRekeyOk +10 and TlsTxRekeyOk +5 (one answer per K);
-#   - the gateway re-keys at rekey_after_bytes (512 KiB, over both directions) during 1 MiB each
-#     way, byte-exact, and s_client follows (its answers re-key the gateway's receive side);
 #   - a KeyUpdate followed by a record under the old key, a garbage KeyUpdate and a KeyUpdate
 #     storm (rekey_peer) each close the session with the cause logged, and nothing of the bad
 #     record reaches the device.
@@ -19,7 +17,6 @@ W=/tmp/rekey
 mkdir -p $W && cd $W || exit 1
 PORT=7400
 BLOCK=16384
-BULK=1048576
 
 . /lib.sh
 KERNEL=${VMTEST_KERNEL:-6.1}
@@ -44,10 +41,8 @@ growing_to() {
   done
 }
 updates_sent() { [ "$(count KEYUPDATE err)" -ge "$1" ]; }
-rx_rekeys_since() { [ $(($(stat_or_0 TlsRxRekeyOk) - $1)) -ge "$2" ]; }
 
 client_key phone || { fail "client key: openssl req failed"; exit 1; }
-safe_random $BULK > bulk
 for b in 0 1 2 3 4 5 6 7 8 9 10; do safe_random $BLOCK > block$b; done
 
 cat > gw.toml <<EOF
@@ -144,44 +139,6 @@ client_updates() {
   wait_for 10 none_offloaded
 }
 
-# 1 MiB each way with rekey_after_bytes = 512 KiB (counted over both directions).
-gateway_updates() {
-  S=$1
-  rx0=$(stat_or_0 TlsRxRekeyOk) tx0=$(stat_or_0 TlsTxRekeyOk) t0=$(size tap)
-  # Through a fifo held open: at EOF of a file s_client would close before the echo is back.
-  rm -f fifo && mkfifo fifo
-  s_client "$S" -nocommands < fifo > out 2> err &
-  c=$!
-  exec 3> fifo
-  cat bulk >&3 &
-  feeder=$!
-  growing_to out $BULK
-  # OpenSSL 3.0 answers an update_requested with its next write, and one answer covers all it
-  # got while silent: a last line makes s_client write after the gateway's updates.
-  wait_exit $feeder 10 >/dev/null
-  echo "last line after the updates" >&3
-  echo "last line after the updates" >> bulk
-  growing_to out "$(size bulk)"
-  sessions=$((sessions + 1))
-  tap_since "$t0" > up
-  check "$S gateway re-keys: 1 MiB client to device byte-exact" "device got $(size up) bytes" cmp -s bulk up
-  check "$S gateway re-keys: 1 MiB device to client byte-exact" "client got $(size out) bytes" cmp -s bulk out
-  tx=$(($(stat_or_0 TlsTxRekeyOk) - tx0))
-  wait_for 10 rx_rekeys_since "$rx0" 1
-  rx=$(($(stat_or_0 TlsRxRekeyOk) - rx0))
-  info "$S gateway updates over 2 MiB: TlsTxRekeyOk +$tx, TlsRxRekeyOk +$rx"
-  check "$S gateway re-keyed its TX at the byte limit (TlsTxRekeyOk +3 or more for 2 MiB at 512 KiB)" "+$tx" \
-    [ "$tx" -ge 3 ]
-  check "$S s_client answered: its KeyUpdate re-keyed the gateway's receive side (TlsRxRekeyOk +1 or more)" \
-    "+$rx for +$tx" [ "$rx" -ge 1 ]
-  check "$S the re-keyed session stayed in kernel TLS" "$(grep relaying "$LOG" | tail -1)" relaying_in_kernel
-  exec 3>&-
-  wait_exit $c 30
-  rc=$?
-  check "$S s_client ends with close_notify" "status $rc: $(tail -2 err)" [ $rc = 0 ]
-  wait_for 10 none_offloaded
-}
-
 # bad_peer SUITE MODE CAUSE: rekey_peer misbehaves; the gateway closes naming CAUSE and the
 # device gets only the "hello\n" that came before.
 bad_peer() {
@@ -243,9 +200,8 @@ for S in TLS_AES_128_GCM_SHA256 TLS_AES_256_GCM_SHA384 TLS_CHACHA20_POLY1305_SHA
   started=$(cut -d' ' -f1 /proc/uptime)
   if [ "$KERNEL" = new ]; then
     client_updates $S
-    safe_random $BULK > bulk
-    # gateway_updates $S: withdrawn with the gateway's own in-place updates on kernel TLS
-    # (daemon/session.cpp, Session::update_keys): they stalled bulk transfers (issue 13, open).
+        # The gateway's own in-place updates on kernel TLS are withdrawn (they stalled bulk
+    # transfers; daemon/session.cpp, Session::update_keys; issue 13, open): not tested here.
     bad_peer $S stale "a record failed authentication"
     bad_peer $S garbage "unexpected handshake message 24"
     bad_peer $S storm "KeyUpdates with no application data between them"
