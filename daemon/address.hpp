@@ -67,6 +67,8 @@ struct ListenAddress {
 
   static Result<ListenAddress> parse(std::string_view text);
   int family() const { return addr.ss_family; }
+  // Two addresses are the same when they were written the same: the text is what was parsed.
+  bool operator==(const ListenAddress& other) const { return text == other.text; }
 };
 
 }  // namespace ttygate::daemon

@@ -62,6 +62,9 @@ struct PortConfig {
   LineControlMode line_control = LineControlMode::rfc2217;
   std::vector<unsigned> allowed_bauds;  // rates RFC 2217 clients may set; empty = every rate
                                         // baud accepts
+
+  // Every field, so a reload (gateway_reload.cpp) sees any change, including fields added later.
+  bool operator==(const PortConfig&) const = default;
 };
 
 // The default allow_from ranges: loopback, RFC 1918, RFC 4193 and link-local, IPv4 and IPv6.

@@ -15,18 +15,6 @@ namespace ttygate::daemon {
 
 namespace {
 
-bool same_listen(const std::vector<ListenAddress>& a, const std::vector<ListenAddress>& b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                    [](const ListenAddress& x, const ListenAddress& y) { return x.text == y.text; });
-}
-
-bool same_port(const PortConfig& a, const PortConfig& b) {
-  return a.name == b.name && a.device == b.device && a.baud == b.baud && a.data_bits == b.data_bits &&
-         a.parity == b.parity && a.stop_bits == b.stop_bits && a.flow == b.flow && a.control == b.control &&
-         same_listen(a.listen, b.listen) && a.interfaces == b.interfaces && a.listen_port == b.listen_port &&
-         a.line_control == b.line_control && a.allowed_bauds == b.allowed_bauds;
-}
-
 const PortConfig* find_port(const std::vector<PortConfig>& ports, const std::string& name) {
   auto it = std::find_if(ports.begin(), ports.end(), [&](const PortConfig& p) { return p.name == name; });
   return it == ports.end() ? nullptr : &*it;
@@ -40,7 +28,7 @@ std::string Gateway::reload(const Config& fresh) {
   for (std::size_t i = ports_.size(); i-- > 0;) {
     const PortConfig& running = ports_[i].relay->port();
     const PortConfig* wanted = find_port(fresh.ports, running.name);
-    if (wanted && same_port(running, *wanted)) {
+    if (wanted && running == *wanted) {
       ++kept;
       continue;
     }

@@ -13,9 +13,10 @@ from dbus_helpers import GATEWAY, SERVICE, bus, start_on_bus  # noqa: F401
 RELOADED = "Reloaded "
 
 
-def port_table(name, device, port, control="shared"):
+def port_table(name, device, port, control="shared", serial=None):
+    extra = f'serial = "{serial}"\n' if serial else ""
     return (f'[[port]]\nname = "{name}"\ndevice = "{device.link}"\nbaud = 115200\n'
-            f'listen = ["127.0.0.1:{port}"]\ncontrol = "{control}"\n\n')
+            f'listen = ["127.0.0.1:{port}"]\ncontrol = "{control}"\n{extra}\n')
 
 
 def write_config(gateway, *tables):
@@ -122,6 +123,16 @@ def test_a_reload_that_changes_a_port_restarts_that_port_alone(running, device, 
     s3 = g.tls_context(*client).wrap_socket(raw, suppress_ragged_eofs=False)
     assert echoes(s3, b"two moved")
     s3.close()
+    assert echoes(s1, b"one survives")
+
+
+def test_a_reload_that_changes_only_the_announced_serial_restarts_that_port(running, device, second_device):
+    g, two, s1, s2 = running
+    write_config(g, port_table("toy", device, g.port), port_table("two", second_device, two, serial="SN-0042"))
+    reload(g)
+    assert "0 ports added, 0 removed, 1 changed, 1 unchanged" in g.log()
+    s2.settimeout(10)
+    assert s2.recv(1) == b""
     assert echoes(s1, b"one survives")
 
 
