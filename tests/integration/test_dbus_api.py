@@ -293,14 +293,19 @@ def resume_with(gateway, ctx, ticket):
     return ctx.wrap_socket(raw, session=ticket, suppress_ragged_eofs=False)
 
 
-def test_a_resumed_session_says_so_and_a_removed_clients_ticket_gets_nothing(gateway, bus, client, device):
-    ctx = gateway.tls_context(*client)
+def first_ticket(gateway, ctx, device):
+    """A full handshake that relays one byte each way, and the ticket it brought."""
     with resume_with(gateway, ctx, None) as first:
         first.sendall(b"1")
         assert device.read(1) == b"1"
         device.write(b"2")
         assert recv_exactly(first, 1) == b"2"  # takes in the ticket too
-        ticket = first.session
+        return first.session
+
+
+def test_a_resumed_session_says_so_and_a_removed_clients_ticket_gets_nothing(gateway, bus, client, device):
+    ctx = gateway.tls_context(*client)
+    ticket = first_ticket(gateway, ctx, device)
     with resume_with(gateway, ctx, ticket) as second:
         second.sendall(b"3")
         assert device.read(1) == b"3"
@@ -337,12 +342,7 @@ def test_a_new_role_closes_the_clients_sessions_so_they_reconnect_with_it(gatewa
 
 def test_a_re_roled_clients_ticket_does_not_resume(gateway, bus, client, device):
     ctx = gateway.tls_context(*client)
-    with resume_with(gateway, ctx, None) as first:
-        first.sendall(b"1")
-        assert device.read(1) == b"1"
-        device.write(b"2")
-        assert recv_exactly(first, 1) == b"2"  # takes in the ticket too
-        ticket = first.session
+    ticket = first_ticket(gateway, ctx, device)
     bus.busctl("set-property", SERVICE, client_path_of(bus, "laptop"), CLIENT, "Role", "s", "monitor")
     gateway.wait_log('"laptop": 1 resumable session(s) forgotten')
     with resume_with(gateway, ctx, ticket) as second:
