@@ -245,9 +245,15 @@ update_ends_session() {
     wait_for 10 log_has "closed: session ended: peer sent KeyUpdate but the kernel already has receive" "$n"
   wait_for 10 none_offloaded
   t0=$(size tap)
-  (cat block1; sleep 2) | s_client "$S" -nocommands -sess_in sess > out 2> err &
+  # stdin stays open until the echo is back: s_client ends at its EOF, which a fixed pause
+  # reached first on a loaded host (the echo cut short).
+  rm -f fifo && mkfifo fifo
+  s_client "$S" -nocommands -sess_in sess < fifo > out 2> err &
   c=$!
+  exec 4> fifo
+  cat block1 >&4
   wait_for 30 size_at_least out $BLOCK
+  exec 4>&-
   sessions=$((sessions + 1))
   check "$S the client resumes after the close_notify, in kernel TLS" "$(grep relaying "$LOG" | tail -1)" \
     log_has "TLS in kernel space, resumed" "$n"
