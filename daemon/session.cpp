@@ -245,14 +245,7 @@ void Session::arm_key_age_timer() {
 }
 
 void Session::update_keys(const char* why) {
-  // Kernel TLS: at our own limits the session ends with close_notify and the client resumes
-  // with fresh keys, as on kernels that can't re-key. A KeyUpdate we start on a kernel-TLS
-  // session stalled bidirectional bulk transfers with OpenSSL 3.0 peers in tests/vm (Linux
-  // 7.3: our update went out, the peer's answer never re-keyed our receive side); until that is
-  // understood we don't start one there. The peer's KeyUpdates are still followed in place.
-  ktls::KeyUpdateStart start = channel_->offload() == ktls::Offload::kernel
-                                   ? ktls::KeyUpdateStart{ktls::KeyUpdateStart::unsupported, {}}
-                                   : channel_->update_keys();
+  ktls::KeyUpdateStart start = channel_->update_keys();
   if (start.kind == ktls::KeyUpdateStart::unsupported)
     return close(std::string("traffic keys reached their ") + why + " and this record layer can't update them; the client resumes");
   if (start.kind == ktls::KeyUpdateStart::failed)

@@ -142,6 +142,7 @@ IoStatus KernelChannel::read(std::span<std::byte> buffer) {
     std::uint8_t type;
     ssize_t n = socket_->receive(buffer, type);
     if (n == -EAGAIN || n == -EWOULDBLOCK) {
+      may_hold_record_ = false;
       return IoStatus::wait_for(owe_update_ ? POLLIN | POLLOUT : POLLIN);
     }
     if (n < 0) return fail(receive_failure(static_cast<int>(-n)).error);
@@ -157,6 +158,9 @@ IoStatus KernelChannel::read(std::span<std::byte> buffer) {
     switch (verdict.kind) {
       case RecordVerdict::data:
         updates_without_data_ = 0;
+        // recvmsg stops short of the buffer when the next record is not data: it may already
+        // be decrypted and kept by the kernel, where poll() can't see it (a KeyUpdate).
+        may_hold_record_ = can_rekey_ && got < buffer.size();
         return IoStatus::transferred(got);
       case RecordVerdict::closed: return IoStatus::end();
       case RecordVerdict::failed: return fail(std::move(verdict.error));
@@ -195,7 +199,8 @@ KeyUpdateStart KernelChannel::update_keys() {
   if (failure_) return {KeyUpdateStart::failed, *failure_};
   if (!can_rekey_) return {KeyUpdateStart::unsupported, {}};
   owe_update_ = true;
-  owe_requested_ = true;
+  // One request at a time: until the peer's KeyUpdate arrives, ours only moves our send key.
+  owe_requested_ = owe_requested_ || !awaiting_answer_;
   if (std::optional<IoStatus> st = send_owed_update(); st && st->kind == IoStatus::failed) {
     return {KeyUpdateStart::failed, st->error};
   }
@@ -219,6 +224,7 @@ std::optional<IoStatus> KernelChannel::send_owed_update() {
     return fail(Error(r.error().code(), "our KeyUpdate was sent but " + r.error().context()));
   }
   tx_secret_ = std::move(next_tx).value();
+  if (owe_requested_) awaiting_answer_ = true;
   owe_update_ = false;
   owe_requested_ = false;
   ++sent_;
@@ -243,6 +249,7 @@ std::optional<IoStatus> KernelChannel::on_key_update(bool update_requested) {
   }
   rx_secret_ = std::move(next_rx).value();
   ++received_;
+  awaiting_answer_ = false;  // any KeyUpdate of the peer's after our request answers it
   if (!update_requested) return std::nullopt;
   // Requests that arrive while one is owed share it.
   owe_update_ = true;

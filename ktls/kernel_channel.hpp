@@ -12,10 +12,19 @@
 //     installs TLS_RX at once, so no record is lost, repeated or read under the wrong key. If the
 //     peer set update_requested, we owe a KeyUpdate of our own before our next application data.
 //   - ours (update_keys(), at the session's byte or age limit), and the one we owe: the
-//     KeyUpdate record goes out under the old send key (sendmsg, record type 22), then TLS_TX
-//     takes the next key. Sent at once when the socket takes it, else before the next payload
-//     byte (write() returns wait POLLOUT until it is out). Requests that arrive while one is
-//     owed share it (RFC 8446 4.6.3: "a single update").
+//     KeyUpdate record goes out under the old send key (sendmsg, record type 22) after every
+//     byte the kernel took before it (writes are synchronous sends, nothing is queued above the
+//     socket), and TLS_TX takes the next key only once the whole record went out. Sent at once
+//     when the socket takes it, else before the next payload byte (write() returns wait POLLOUT
+//     until it is out). Requests that arrive while one is owed share it (RFC 8446 4.6.3: "a
+//     single update"). Ours asks for the peer's (update_requested) unless an earlier request is
+//     still unanswered: then it only moves our send key. We never wait for the answer, and TX
+//     never pauses for it: OpenSSL answers with its next write, which may never come.
+//   - the kernel may hold a KeyUpdate record it already decrypted behind the data a read
+//     returned (recvmsg stops at a change of record type and keeps the next record), and from
+//     then on poll() never reports the socket readable (Linux 6.14+ masks POLLIN while a
+//     re-key is pending). So after a short data read, has_buffered_input() says "read again
+//     before polling", and the record is taken on that read; else the session stalls.
 //   - bounds: more than max_key_updates_without_data peer KeyUpdates in a row with no
 //     application data between them fail the session (an update_requested storm would
 //     otherwise cost two key installs per 22-byte record).
@@ -84,7 +93,9 @@ class KernelChannel final : public Channel {
   int fd() const override { return socket_->fd(); }
   IoStatus read(std::span<std::byte> buffer) override;
   IoStatus write(std::span<const std::byte> data) override;
-  bool has_buffered_input() const override { return false; }
+  // After a short data read on a kernel that re-keys: the kernel may hold a decrypted
+  // KeyUpdate that poll() will never report. Cleared once a read finds nothing (EAGAIN).
+  bool has_buffered_input() const override { return may_hold_record_; }
   void close_notify() override;
   KeyUpdateStart update_keys() override;
   bool updates_keys_in_place() const override { return can_rekey_; }
@@ -95,6 +106,8 @@ class KernelChannel final : public Channel {
   std::uint64_t key_updates_sent() const { return sent_; }
   // A KeyUpdate of ours waits for room in the socket.
   bool key_update_owed() const { return owe_update_; }
+  // Our last update_requested has not been answered by a KeyUpdate of the peer yet.
+  bool awaiting_answer() const { return awaiting_answer_; }
 
  private:
   // Nothing when reading may go on; else how the read ends.
@@ -114,6 +127,8 @@ class KernelChannel final : public Channel {
   bool sent_close_notify_ = false;
   bool owe_update_ = false;         // a KeyUpdate of ours must go out before the next payload
   bool owe_requested_ = false;      // ... with update_requested (ours, not an answer)
+  bool awaiting_answer_ = false;    // our update_requested went out; no KeyUpdate read since
+  bool may_hold_record_ = false;    // see has_buffered_input()
   int updates_without_data_ = 0;    // peer KeyUpdates since its last application data
   std::uint64_t received_ = 0;
   std::uint64_t sent_ = 0;

@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <optional>
 #include <utility>
 #include <string>
 #include <vector>
@@ -56,11 +57,13 @@ struct FakeKernel final : RecordSocket {
   // Peer → us.
   std::deque<Record> incoming;
   SecretBytes rx;
-  bool parked = false;  // a KeyUpdate was handed over: decryption waits for the next TLS_RX
+  bool parked = false;  // a KeyUpdate was decrypted: decryption waits for the next TLS_RX
+  std::optional<Record> held;  // decrypted behind data by an earlier receive, not returned yet
   // Us → peer.
   std::vector<Record> sent;
   SecretBytes tx;
   bool full = false;  // the send buffer is full: EAGAIN
+  bool short_record = false;  // the next send_record takes only part of the record
   // Re-keying.
   bool can_rekey = true;
   int refuse_tx_install = 0;  // errno for the next TLS_TX install, 0 to accept
@@ -68,20 +71,39 @@ struct FakeKernel final : RecordSocket {
 
   int fd() const override { return 42; }
 
+  // What poll() would say: Linux 6.14+ reports nothing while a re-key is pending, even when
+  // the KeyUpdate record itself still waits to be read.
+  bool poll_readable() const { return !parked && (held || !incoming.empty()); }
+
   ssize_t receive(std::span<std::byte> buffer, std::uint8_t& type) override {
     type = 23;
+    if (held) return deliver(*std::exchange(held, std::nullopt), buffer, type);
     if (parked) return -EKEYEXPIRED;
     if (incoming.empty()) return -EAGAIN;
+    if (!under_rx(incoming.front())) return -EBADMSG;
     Record r = incoming.front();
-    if (r.key.bytes().size() != rx.bytes().size() ||
-        !std::equal(r.key.bytes().begin(), r.key.bytes().end(), rx.bytes().begin())) {
-      return -EBADMSG;
-    }
     incoming.pop_front();
+    if (r.type == 22 && is_key_update(r)) parked = true;
+    // As recvmsg does: after data that left room in the buffer it decrypts the next record
+    // too, and keeps it for the next call when its type differs (here: a KeyUpdate).
+    if (r.type == 23 && r.payload.size() < buffer.size() && !incoming.empty() &&
+        incoming.front().type == 22 && is_key_update(incoming.front()) && under_rx(incoming.front())) {
+      held = incoming.front();
+      incoming.pop_front();
+      parked = true;
+    }
+    return deliver(r, buffer, type);
+  }
+
+  static bool is_key_update(const Record& r) { return r.payload.size() == 5 && r.payload[0] == 24; }
+  bool under_rx(const Record& r) const {
+    return r.key.bytes().size() == rx.bytes().size() &&
+           std::equal(r.key.bytes().begin(), r.key.bytes().end(), rx.bytes().begin());
+  }
+  static ssize_t deliver(const Record& r, std::span<std::byte> buffer, std::uint8_t& type) {
     std::size_t n = std::min(buffer.size(), r.payload.size());
     std::memcpy(buffer.data(), r.payload.data(), n);
     type = r.type;
-    if (r.type == 22 && r.payload.size() == 5 && r.payload[0] == 24) parked = true;
     return static_cast<ssize_t>(n);
   }
 
@@ -93,6 +115,7 @@ struct FakeKernel final : RecordSocket {
 
   ssize_t send_record(std::uint8_t type, std::span<const std::byte> payload) override {
     if (full) return -EAGAIN;
+    if (std::exchange(short_record, false)) payload = payload.first(payload.size() - 1);
     sent.push_back({type, text_of(payload), tx});
     return static_cast<ssize_t>(payload.size());
   }
@@ -221,6 +244,80 @@ TEST_F(AKernelChannel, UpdatesItsKeysWithARequestedKeyUpdateAndFollowsThePeersAn
   EXPECT_EQ(read_text(), "in flight");
   EXPECT_EQ(read_text(), "answered");
   EXPECT_EQ(kernel->sent.size(), 1u);  // the peer's answer asks nothing back
+}
+
+// The stall tests/vm found with s_client in a bulk transfer: the peer's KeyUpdate right behind
+// data is decrypted by the read that returns the data and kept, and poll() never reports it.
+TEST_F(AKernelChannel, SaysReadAgainAfterAShortDataReadSinceTheKernelMayHoldAKeyUpdatePollNeverReports) {
+  peer_sends(23, "before", rx0);
+  peer_sends(22, kKeyUpdate, rx0);
+  peer_sends(23, "after", next(rx0));
+  EXPECT_EQ(read_text(), "before");
+  EXPECT_FALSE(kernel->poll_readable());  // waiting for POLLIN here would wait for ever
+  EXPECT_TRUE(channel->has_buffered_input());
+  EXPECT_EQ(read_text(), "after");
+  EXPECT_EQ(channel->key_updates_received(), 1u);
+  EXPECT_EQ(read().kind, IoStatus::wait);
+  EXPECT_FALSE(channel->has_buffered_input());  // nothing held: poll again
+}
+
+TEST_F(AKernelChannel, LetsPollDecideAfterAReadThatFilledTheBuffer) {
+  peer_sends(23, std::string(buffer.size(), 'x'), rx0);
+  EXPECT_EQ(read().bytes, buffer.size());
+  EXPECT_FALSE(channel->has_buffered_input());
+}
+
+TEST_F(AKernelChannel, NeverHoldsInputOnAKernelThatCannotReKey) {
+  make(false);
+  peer_sends(23, "data", rx0);
+  EXPECT_EQ(read_text(), "data");
+  EXPECT_FALSE(channel->has_buffered_input());
+}
+
+TEST_F(AKernelChannel, AsksForThePeersKeyUpdateOnceAndMovesOnlyItsSendKeyUntilTheAnswer) {
+  ASSERT_EQ(channel->update_keys().kind, KeyUpdateStart::started);
+  EXPECT_TRUE(channel->awaiting_answer());
+  ASSERT_EQ(write("no answer needed").kind, IoStatus::done);  // TX never waits for the answer
+  ASSERT_EQ(channel->update_keys().kind, KeyUpdateStart::started);
+  ASSERT_EQ(kernel->sent.size(), 3u);
+  EXPECT_EQ(kernel->sent[0].payload, kKeyUpdateRequested);
+  EXPECT_TRUE(same(kernel->sent[0].key, tx0));
+  EXPECT_TRUE(same(kernel->sent[1].key, next(tx0)));
+  EXPECT_EQ(kernel->sent[2].payload, kKeyUpdate);  // a second request before the answer: none
+  EXPECT_TRUE(same(kernel->sent[2].key, next(tx0)));
+  EXPECT_TRUE(same(kernel->tx, next(next(tx0))));
+  peer_sends(22, kKeyUpdate, rx0);  // the answer
+  EXPECT_EQ(read().kind, IoStatus::wait);
+  EXPECT_FALSE(channel->awaiting_answer());
+  ASSERT_EQ(channel->update_keys().kind, KeyUpdateStart::started);
+  ASSERT_EQ(kernel->sent.size(), 4u);
+  EXPECT_EQ(kernel->sent[3].payload, kKeyUpdateRequested);  // asks again after the answer
+  EXPECT_EQ(channel->key_updates_sent(), 3u);
+}
+
+TEST_F(AKernelChannel, SendsItsKeyUpdateAfterEveryByteTheKernelTookAndMovesItsKeyOnlyOnceItIsOut) {
+  ASSERT_EQ(write("old").kind, IoStatus::done);
+  kernel->full = true;
+  ASSERT_EQ(channel->update_keys().kind, KeyUpdateStart::started);
+  EXPECT_TRUE(kernel->installs.empty());  // not out yet: the send key stays
+  EXPECT_EQ(write("new").kind, IoStatus::wait);
+  kernel->full = false;
+  ASSERT_EQ(write("new").kind, IoStatus::done);
+  ASSERT_EQ(kernel->sent.size(), 3u);
+  EXPECT_EQ(kernel->sent[0].payload, "old");
+  EXPECT_EQ(kernel->sent[1].payload, kKeyUpdateRequested);
+  EXPECT_TRUE(same(kernel->sent[1].key, tx0));
+  EXPECT_EQ(kernel->sent[2].payload, "new");
+  EXPECT_TRUE(same(kernel->sent[2].key, next(tx0)));
+}
+
+TEST_F(AKernelChannel, FailsWithoutMovingItsSendKeyWhenTheKernelTookPartOfItsKeyUpdate) {
+  kernel->short_record = true;
+  KeyUpdateStart start = channel->update_keys();
+  EXPECT_EQ(start.kind, KeyUpdateStart::failed);
+  EXPECT_NE(start.error.message().find("part of our KeyUpdate"), std::string::npos) << start.error.message();
+  EXPECT_TRUE(kernel->installs.empty());
+  EXPECT_EQ(write("x").kind, IoStatus::failed);
 }
 
 TEST_F(AKernelChannel, SendsItsKeyUpdateBeforeThePayloadWhenTheSocketWasFull) {

@@ -5,6 +5,10 @@
 #   - s_client without -nocommands sends "k" (KeyUpdate) and "K" (update_requested) between
 #     blocks of data: 10 updates, byte-exact both ways, the session stays in kernel TLS, and
 #     /proc/net/tls_stat counts TlsRxRekeyOk +10 and TlsTxRekeyOk +5 (one answer per K);
+#   - the gateway re-keys at rekey_after_bytes (512 KiB, over both directions) during 4 MiB each
+#     way, byte-exact both ways: TlsTxRekeyOk grows by one per 512 KiB (as many as the gateway
+#     logs), s_client follows, and its answers re-key the gateway's receive side (every KeyUpdate
+#     the kernel received was followed: TlsRxRekeyReceived = TlsRxRekeyOk, no errors);
 #   - a KeyUpdate followed by a record under the old key, a garbage KeyUpdate and a KeyUpdate
 #     storm (rekey_peer) each close the session with the cause logged, and nothing of the bad
 #     record reaches the device.
@@ -17,6 +21,7 @@ W=/tmp/rekey
 mkdir -p $W && cd $W || exit 1
 PORT=7400
 BLOCK=16384
+BULK=4194304
 
 . /lib.sh
 KERNEL=${VMTEST_KERNEL:-6.1}
@@ -41,6 +46,7 @@ growing_to() {
   done
 }
 updates_sent() { [ "$(count KEYUPDATE err)" -ge "$1" ]; }
+since() { echo $(($(stat_or_0 "$1") - $2)); }
 
 client_key phone || { fail "client key: openssl req failed"; exit 1; }
 for b in 0 1 2 3 4 5 6 7 8 9 10; do safe_random $BLOCK > block$b; done
@@ -139,6 +145,64 @@ client_updates() {
   wait_for 10 none_offloaded
 }
 
+# 4 MiB each way with rekey_after_bytes = 512 KiB (counted over both directions): the gateway
+# starts about 16 KeyUpdates. The stall this once hit: s_client's answer arrived right behind
+# data, the kernel kept it decrypted where poll() never reports it (ktls/kernel_channel.hpp).
+gateway_updates() {
+  S=$1
+  rx0=$(stat_or_0 TlsRxRekeyOk) tx0=$(stat_or_0 TlsTxRekeyOk) got0=$(stat_or_0 TlsRxRekeyReceived)
+  rxe0=$(stat_or_0 TlsRxRekeyError) txe0=$(stat_or_0 TlsTxRekeyError)
+  t0=$(size tap) closed0=$(log_count "closed:") updated0=$(log_count "traffic keys were updated")
+  # Through a fifo held open: at EOF of a file s_client would close before the echo is back.
+  rm -f fifo out err && mkfifo fifo
+  s_client "$S" -nocommands < fifo > out 2> err &
+  c=$!
+  exec 3> fifo
+  cat bulk >&3 &
+  feeder=$!
+  t_start=$(cut -d' ' -f1 /proc/uptime)
+  growing_to out $BULK ||
+    info "$S stalled at $(size out) of $BULK: TlsTxRekeyOk +$(since TlsTxRekeyOk $tx0)," \
+      "TlsRxRekeyOk +$(since TlsRxRekeyOk $rx0), TlsRxRekeyReceived +$(since TlsRxRekeyReceived $got0)"
+  info "$S 4 MiB each way through the gateway's updates took" \
+    "$(awk -v s="$t_start" '{printf "%.1f", $1 - s}' /proc/uptime) s"
+  # OpenSSL 3.0 answers an update_requested with its next write: a last line makes s_client
+  # write after the gateway's last update.
+  wait_exit $feeder 10 >/dev/null
+  echo "last line after the updates" >&3
+  cp bulk expected && echo "last line after the updates" >> expected
+  growing_to out "$(size expected)"
+  sessions=$((sessions + 1))
+  tap_since "$t0" > up
+  check "$S gateway re-keys: 4 MiB client to device byte-exact" "device got $(size up) of $(size expected) bytes" \
+    cmp -s expected up
+  check "$S gateway re-keys: 4 MiB device to client byte-exact" "client got $(size out) of $(size expected) bytes" \
+    cmp -s expected out
+  check "$S the re-keyed session stayed open and in kernel TLS" \
+    "$(grep -e relaying -e closed: "$LOG" | tail -2); TlsCurrTxSw $(stat_of TlsCurrTxSw)" \
+    eval 'relaying_in_kernel && in_kernel && [ "$(log_count "closed:")" = "$closed0" ]'
+  wait_for 10 eval '[ "$(since TlsRxRekeyOk $rx0)" -ge 1 ]'
+  exec 3>&-
+  wait_exit $c 30
+  rc=$?
+  check "$S s_client ends with close_notify after the gateway's updates" "status $rc: $(tail -2 err)" [ $rc = 0 ]
+  wait_for 10 log_has "traffic keys were updated" $((updated0 + 1))
+  logged=$(grep "traffic keys were updated" "$LOG" | tail -1 | sed 's/.*updated \([0-9]*\) times.*/\1/')
+  tx=$(since TlsTxRekeyOk $tx0) rx=$(since TlsRxRekeyOk $rx0) got=$(since TlsRxRekeyReceived $got0)
+  errors=$(($(since TlsRxRekeyError $rxe0) + $(since TlsTxRekeyError $txe0)))
+  info "$S gateway updates over 8 MiB: TlsTxRekeyOk +$tx (gateway logged $logged), TlsRxRekeyOk +$rx," \
+    "TlsRxRekeyReceived +$got, rekey errors +$errors"
+  check "$S the gateway re-keyed its TX at the byte limit (TlsTxRekeyOk +15 or +16 for 8 MiB at 512 KiB)" \
+    "+$tx" eval '[ "$tx" -ge 15 ] && [ "$tx" -le 16 ]'
+  check "$S every TX re-key was one of the gateway's own updates (its log counts the same)" \
+    "+$tx, logged ${logged:-none}" [ "$tx" = "${logged:-x}" ]
+  check "$S s_client answered: its KeyUpdates re-keyed the gateway's receive side (TlsRxRekeyOk +1 or more)" \
+    "+$rx for +$tx" [ "$rx" -ge 1 ]
+  check "$S every KeyUpdate the kernel received was followed, none failed" \
+    "received +$got, followed +$rx, errors +$errors" eval '[ "$got" = "$rx" ] && [ "$errors" = 0 ]'
+  wait_for 10 none_offloaded
+}
+
 # bad_peer SUITE MODE CAUSE: rekey_peer misbehaves; the gateway closes naming CAUSE and the
 # device gets only the "hello\n" that came before.
 bad_peer() {
@@ -181,9 +245,15 @@ update_ends_session() {
     wait_for 10 log_has "closed: session ended: peer sent KeyUpdate but the kernel already has receive" "$n"
   wait_for 10 none_offloaded
   t0=$(size tap)
-  (cat block1; sleep 2) | s_client "$S" -nocommands -sess_in sess > out 2> err &
+  # stdin stays open until the echo is back: s_client ends at its EOF, which a fixed pause
+  # reached first on a loaded host (the echo cut short).
+  rm -f fifo && mkfifo fifo
+  s_client "$S" -nocommands -sess_in sess < fifo > out 2> err &
   c=$!
+  exec 4> fifo
+  cat block1 >&4
   wait_for 30 size_at_least out $BLOCK
+  exec 4>&-
   sessions=$((sessions + 1))
   check "$S the client resumes after the close_notify, in kernel TLS" "$(grep relaying "$LOG" | tail -1)" \
     log_has "TLS in kernel space, resumed" "$n"
@@ -200,8 +270,8 @@ for S in TLS_AES_128_GCM_SHA256 TLS_AES_256_GCM_SHA384 TLS_CHACHA20_POLY1305_SHA
   started=$(cut -d' ' -f1 /proc/uptime)
   if [ "$KERNEL" = new ]; then
     client_updates $S
-        # The gateway's own in-place updates on kernel TLS are withdrawn (they stalled bulk
-    # transfers; daemon/session.cpp, Session::update_keys; issue 13, open): not tested here.
+    safe_random $BULK > bulk
+    gateway_updates $S
     bad_peer $S stale "a record failed authentication"
     bad_peer $S garbage "unexpected handshake message 24"
     bad_peer $S storm "KeyUpdates with no application data between them"
