@@ -122,7 +122,6 @@ void Session::pump_input() {
     switch (st.kind) {
       case ktls::IoStatus::done: {
         bytes_in_ += st.bytes;
-        count_traffic(st.bytes);
         if (com_) {
           if (!feed_com_port(buffer.first(st.bytes))) return;
         } else if (role_ != Role::control) {
@@ -130,6 +129,9 @@ void Session::pump_input() {
         } else if (!relay_.to_device(buffer.first(st.bytes), *this)) {
           input_blocked_ = true;
         }
+        // After the bytes are delivered: a key limit may close the session (detaching it from
+        // the relay), and a closed session must never be handed to the relay again.
+        count_traffic(st.bytes);
         // Nothing decrypted left over: let poll say when the socket has more, rather than
         // spending a read() on EAGAIN for every frame. (Poll completes at once if it has.)
         if (relaying() && !input_blocked_ && !channel_->has_buffered_input()) return wait_input(POLLIN);
