@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "common/concat.hpp"
 #include "common/log.hpp"
 #include "daemon/serial_port.hpp"
 
@@ -47,6 +48,7 @@ void PortLine::adopt(int tty) {
 void PortLine::lose() {
   line_.reset();
   poll_timer_.reset();
+  polling_ = false;
 }
 
 void PortLine::subscribe(Listener& listener) {
@@ -62,6 +64,13 @@ void PortLine::unsubscribe(Listener& listener) {
 void PortLine::masks_changed() {
   bool wanted = line_ && line_->modem_lines() &&
                 std::any_of(listeners_.begin(), listeners_.end(), [](Listener* l) { return l->modem_mask() != 0; });
+  if (wanted != polling_) {  // said once per change, so the log shows when polling runs at all
+    polling_ = wanted;
+    log::info(concat({"Port ", port_.name,
+                      wanted ? ": polling the modem lines every 200 ms (an RFC 2217 session asked for their changes)"
+                             : ": modem lines no longer polled"}),
+              {log::port(port_.name)});
+  }
   if (!wanted) return poll_timer_.reset();
   if (!poll_timer_.armed()) poll_timer_.set(loop_, loop_.timeout(kModemPoll, [this](int) { poll_modem(); }));
 }

@@ -78,6 +78,7 @@ class PortLine {
   std::uint8_t last_modem_ = 0;
   std::vector<Listener*> listeners_;
   Op poll_timer_;
+  bool polling_ = false;  // as last logged
 };
 
 }  // namespace ttygate::daemon

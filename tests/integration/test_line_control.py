@@ -7,11 +7,13 @@ ttygate-rfc2217 byte by byte. The device is a pty: its termios is read from the 
 run with ?ign_set_control, its documented mode for such servers; TIOCSBRK/TIOCCBRK succeed on a
 pty (doing nothing), so BREAK is answered as the driver took it.
 """
+import fcntl
 import os
 import re
 import select
 import socket
 import ssl
+import struct
 import subprocess
 import termios
 import time
@@ -24,6 +26,8 @@ from test_client import CLIENT, client_identity, gateway_pin, idir, pin_gateways
 
 IAC, SB, SE, WILL, DO = 255, 250, 240, 251, 253
 COM_PORT = 44
+EXTPROC, TIOCPKT_IOCTL, TIOCPKT_FLUSHREAD = 0o200000, 0x40, 0x01  # not in Python's termios
+TIOCSBRK, TIOCCBRK = 0x5427, 0x5428
 
 
 def line_config(g, text):
@@ -268,18 +272,26 @@ def test_a_port_without_line_control_refuses_rfc2217_in_the_handshake_and_offers
     assert device.read(2) == b"\xff\x01"
 
 
-def test_the_bridge_carries_a_tcsetattr_on_its_pty_to_the_device_within_100_ms(gateway, device, idir, tmp_path):  # noqa: F811,E501
-    g = gateway()
+def start_bridge(g, idir, tmp_path):  # noqa: F811
+    """`ttygate-client bridge toy --link ...` on its RFC 2217 session: (process, link path)."""
     link, log_path = str(tmp_path / "ttyTOY"), str(tmp_path / "bridge.log")
     with open(log_path, "w") as log:
         p = subprocess.Popen([CLIENT, "--identity-dir", idir, "bridge", "toy", "--link", link], stdout=log,
                              stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 10
+    while "line settings follow the pty" not in open(log_path).read():
+        if time.monotonic() > deadline or p.poll() is not None:
+            p.kill()
+            raise AssertionError(open(log_path).read())
+        time.sleep(0.01)
+    g.wait_log("RFC 2217 line control")
+    return p, link
+
+
+def test_the_bridge_carries_a_tcsetattr_on_its_pty_to_the_device_within_100_ms(gateway, device, idir, tmp_path):  # noqa: F811,E501
+    g = gateway()
+    p, link = start_bridge(g, idir, tmp_path)
     try:
-        deadline = time.monotonic() + 10
-        while "line settings follow the pty" not in open(log_path).read():
-            assert time.monotonic() < deadline and p.poll() is None, open(log_path).read()
-            time.sleep(0.01)
-        g.wait_log("RFC 2217 line control")
         fd = os.open(link, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
         try:
             a = termios.tcgetattr(fd)
@@ -320,6 +332,72 @@ def test_the_bridge_carries_a_tcsetattr_on_its_pty_to_the_device_within_100_ms(g
     finally:
         p.terminate()
         assert p.wait(timeout=10) == 0
+
+
+def test_pyserial_opens_the_bridge_link_at_7e1_every_time(gateway, device, idir, tmp_path):  # noqa: F811
+    """Debian's glibc fails a tcsetattr that changed nothing while asking for a data size or
+    parity the result lacks; a pty always lacks CS7 and PARENB, so without the bridge's park
+    (line_follow.hpp) every open after the first failed with termios.error 22."""
+    g = gateway()
+    p, link = start_bridge(g, idir, tmp_path)
+    try:
+        for i in range(5):
+            port = serial.Serial(link, 9600, bytesize=7, parity="E", timeout=5)  # raises on EINVAL
+            try:
+                start = time.monotonic()
+                while device_termios(device)[2] != termios.B9600:  # the speed follows; 7E1 can't
+                    assert time.monotonic() - start < 0.1, "the device did not follow within 100 ms"
+                    time.sleep(0.002)
+                port.write(b"open %d" % i)  # the software uses the port, as it would
+                assert device.read(6) == b"open %d" % i
+            finally:
+                port.close()
+    finally:
+        p.terminate()
+        assert p.wait(timeout=10) == 0
+
+
+def test_a_tcsendbreak_on_a_pty_is_invisible_to_its_master_so_the_bridge_cannot_send_it():
+    """The kernel fact behind docs/line-control.md's "no BREAK from the bridge": a pty has no
+    break_ctl, so TCSBRK/TIOCSBRK on the slave succeed doing nothing, and packet mode with
+    EXTPROC (the bridge's) reports nothing. If a kernel ever reports it, this fails: then carry it."""
+    master, slave = os.openpty()
+    try:
+        fcntl.ioctl(master, termios.TIOCPKT, struct.pack("i", 1))
+        a = termios.tcgetattr(slave)
+        a[3] |= EXTPROC
+        termios.tcsetattr(slave, termios.TCSANOW, a)
+        assert os.read(master, 16)[0] & TIOCPKT_IOCTL  # the control: a tcsetattr is reported
+        termios.tcsendbreak(slave, 0)
+        fcntl.ioctl(slave, TIOCSBRK)
+        fcntl.ioctl(slave, TIOCCBRK)
+        assert select.select([master], [], [master], 0.3) == ([], [], [])
+        termios.tcflush(slave, termios.TCIFLUSH)  # the control: a tcflush is reported
+        assert os.read(master, 16)[0] & TIOCPKT_FLUSHREAD
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_line_and_modem_state_requests_are_answered_and_a_pty_port_polls_nothing(gateway, device, idir):  # noqa: F811
+    g = gateway()
+    c = ComPortClient(g, idir)
+    c.send([IAC, WILL, COM_PORT])
+    assert c.reply(107) == bytes([0])  # the first NOTIFY-MODEMSTATE: a pty has no modem lines
+    c.request(10, bytes([0xFF]))       # SET-LINESTATE-MASK 255 (IAC-escaped on the wire)
+    assert c.reply(110) == bytes([0xFF])
+    c.request(6, bytes([0]))           # NOTIFY-LINESTATE as a query: no line errors are tracked
+    assert c.reply(106) == bytes([0])
+    c.request(11, bytes([0x30]))       # SET-MODEMSTATE-MASK DSR|CTS
+    assert c.reply(111) == bytes([0x30])
+    c.request(7, bytes([0]))           # NOTIFY-MODEMSTATE as a query
+    assert c.reply(107) == bytes([0])
+    c.request(1, (0).to_bytes(4, "big"))  # the session still works after them
+    assert int.from_bytes(c.reply(101), "big") == 115200
+    assert device.read_for(0.2) == b""  # none of it reached the tty
+    # A session with a non-zero mask, but a driver without modem lines: nothing is polled (on a
+    # UART, tests/vm/scenarios/50-ttygated-line-control.sh shows the polling and its end).
+    assert "polling the modem lines" not in g.log()
 
 
 def test_serve_offers_a_unix_socket_0600_and_refuses_any_non_loopback_address(gateway, device, idir, tmp_path):  # noqa: F811,E501

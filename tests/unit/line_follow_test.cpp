@@ -67,7 +67,7 @@ class ALineFollow : public ::testing::Test {
 }  // namespace
 
 TEST_F(ALineFollow, SendsWhatATcsetattrChangedAsRfc2217Commands) {
-  LineFollow follow(slave_.get(), baseline_);
+  LineFollow follow(master_.get(), slave_.get(), baseline_);
   follow.set_rfc2217(true);
   termios t = baseline_;
   cfsetspeed(&t, B57600);
@@ -89,7 +89,7 @@ TEST_F(ALineFollow, SendsWhatATcsetattrChangedAsRfc2217Commands) {
 }
 
 TEST_F(ALineFollow, EscapesDataOutAndDecodesTheGatewaysTelnetIn) {
-  LineFollow follow(slave_.get(), baseline_);
+  LineFollow follow(master_.get(), slave_.get(), baseline_);
   follow.set_rfc2217(true);
   Bytes out;
   follow.outgoing(bytes({TIOCPKT_DATA, 'a', 255, 'b'}), out);
@@ -101,7 +101,7 @@ TEST_F(ALineFollow, EscapesDataOutAndDecodesTheGatewaysTelnetIn) {
 }
 
 TEST_F(ALineFollow, OnARawSessionOnlyStripsTheStatusByte) {
-  LineFollow follow(slave_.get(), baseline_);
+  LineFollow follow(master_.get(), slave_.get(), baseline_);
   follow.set_rfc2217(false);
   Bytes out;
   follow.outgoing(bytes({TIOCPKT_DATA, 'a', 255}), out);
@@ -110,4 +110,46 @@ TEST_F(ALineFollow, OnARawSessionOnlyStripsTheStatusByte) {
   Bytes local;
   ASSERT_FALSE(follow.incoming(bytes({255, 255}), local));
   EXPECT_EQ(local, bytes({255, 255}));
+}
+
+// Debian's glibc fails a tcsetattr that changed nothing while asking for CS7/PARENB (which a pty
+// drops): the park after each change makes the same request a change again.
+TEST_F(ALineFollow, ParksThePtySoTheSameSevenE1TcsetattrSucceedsAgain) {
+  LineFollow follow(master_.get(), slave_.get(), baseline_);
+  follow.set_rfc2217(true);
+  termios want = baseline_;
+  cfsetspeed(&want, B9600);
+  want.c_cflag = (want.c_cflag & ~CSIZE) | CS7 | PARENB | CLOCAL;
+  ASSERT_EQ(::tcsetattr(slave_.get(), TCSANOW, &want), 0);  // the first open: the speed changed
+  Bytes out;
+  follow.outgoing(packet(), out);
+  EXPECT_EQ(follow.parks(), 1u);
+  termios parked{};
+  ::tcgetattr(slave_.get(), &parked);
+  EXPECT_FALSE(parked.c_cflag & CLOCAL);
+  EXPECT_EQ(cfgetospeed(&parked), static_cast<speed_t>(B9600)) << "the park touches CLOCAL and HUPCL only";
+  const unsigned sent = follow.changes_sent();
+  follow.outgoing(packet(), out);  // the park's own report: neither forwarded nor parked again
+  EXPECT_EQ(follow.changes_sent(), sent);
+  EXPECT_EQ(follow.parks(), 1u);
+  EXPECT_EQ(::tcsetattr(slave_.get(), TCSANOW, &want), 0) << "the second open, same 7E1";
+}
+
+TEST_F(ALineFollow, SkipsTheParkWhileANewerChangeIsReported) {
+  LineFollow follow(master_.get(), slave_.get(), baseline_);
+  follow.set_rfc2217(true);
+  termios first = baseline_, second = baseline_;
+  cfsetspeed(&first, B9600);
+  cfsetspeed(&second, B19200);
+  ASSERT_EQ(::tcsetattr(slave_.get(), TCSANOW, &first), 0);
+  Bytes report = packet();
+  ASSERT_EQ(::tcsetattr(slave_.get(), TCSANOW, &second), 0);  // before the bridge got to the first
+  Bytes out;
+  follow.outgoing(report, out);
+  EXPECT_EQ(follow.parks(), 0u) << "parking now could undo the newer change";
+  follow.outgoing(packet(), out);
+  EXPECT_EQ(follow.parks(), 1u);
+  termios now{};
+  ::tcgetattr(slave_.get(), &now);
+  EXPECT_EQ(cfgetospeed(&now), static_cast<speed_t>(B19200));
 }

@@ -40,7 +40,7 @@ class Bridge {
   Bridge(const KnownGateway& gateway, Connector& connector, const PtyLink& pty, const Settings& settings, int stop_fd,
          const termios& baseline)
       : gateway_(gateway), connector_(connector), settings_(settings), stop_fd_(stop_fd),
-        relay_(RelayOptions{pty.master(), pty.master(), stop_fd}), follow_(pty.slave(), baseline) {}
+        relay_(RelayOptions{pty.master(), pty.master(), stop_fd}), follow_(pty.master(), pty.slave(), baseline) {}
 
   int run();
 

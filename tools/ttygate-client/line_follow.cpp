@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tools/ttygate-client/line_follow.hpp"
 
+#include <poll.h>
 #include <sys/ioctl.h>
+
+#include <algorithm>
 
 #include "common/baud.hpp"
 #include "common/rfc2217.hpp"
@@ -32,6 +35,12 @@ std::uint8_t flow_of(const termios& t) {
   return (t.c_iflag & IXON) ? rfc2217::control::flow_xonxoff : rfc2217::control::flow_none;
 }
 
+bool same_settings(const termios& a, const termios& b) {
+  return a.c_iflag == b.c_iflag && a.c_oflag == b.c_oflag && a.c_cflag == b.c_cflag && a.c_lflag == b.c_lflag &&
+         cfgetispeed(&a) == cfgetispeed(&b) && cfgetospeed(&a) == cfgetospeed(&b) &&
+         std::equal(std::begin(a.c_cc), std::end(a.c_cc), std::begin(b.c_cc));
+}
+
 unsigned data_bits_of(tcflag_t c) {
   switch (c & CSIZE) {
     case CS5: return 5;
@@ -43,7 +52,8 @@ unsigned data_bits_of(tcflag_t c) {
 
 }  // namespace
 
-LineFollow::LineFollow(int slave, const termios& baseline) : slave_(slave), baseline_(baseline), sent_(baseline) {}
+LineFollow::LineFollow(int master, int slave, const termios& baseline)
+    : master_(master), slave_(slave), baseline_(baseline), sent_(baseline) {}
 
 void LineFollow::set_rfc2217(bool on) { rfc2217_ = on; }
 
@@ -92,6 +102,25 @@ void LineFollow::send_changes(const termios& now, std::vector<std::byte>& out) {
   if (changes_sent_ != before) sent_ = now;
 }
 
+// The software (or our own park) called tcsetattr: forward what changed, then park.
+void LineFollow::settings_changed(std::vector<std::byte>& out) {
+  termios now{};
+  if (::tcgetattr(slave_, &now) != 0 || same_settings(now, parked_)) return;  // our park's own report
+  if (rfc2217_) send_changes(now, out);
+  park(now);
+}
+
+// line_follow.hpp says why. Only CLOCAL and HUPCL differ from what the software set, and
+// send_changes() looks at neither.
+void LineFollow::park(const termios& now) {
+  pollfd newer{master_, POLLPRI, 0};
+  if (::poll(&newer, 1, 0) > 0) return;  // the software changed them again: park after that one
+  termios parked = now;
+  parked.c_cflag = (parked.c_cflag & ~static_cast<tcflag_t>(CLOCAL)) ^ static_cast<tcflag_t>(HUPCL);
+  if (::tcsetattr(slave_, TCSANOW, &parked) != 0 || ::tcgetattr(slave_, &parked_) != 0) return;
+  ++parks_;
+}
+
 void LineFollow::outgoing(std::span<const std::byte> local, std::vector<std::byte>& to_gateway) {
   if (local.empty()) return;
   const auto status = static_cast<std::uint8_t>(local[0]);
@@ -105,11 +134,8 @@ void LineFollow::outgoing(std::span<const std::byte> local, std::vector<std::byt
     telnet::escape(std::span(reinterpret_cast<const std::uint8_t*>(data.data()), data.size()), escaped);
     return append(to_gateway, escaped);
   }
+  if (status & TIOCPKT_IOCTL) settings_changed(to_gateway);
   if (!rfc2217_) return;  // a raw session carries bytes only
-  if (status & TIOCPKT_IOCTL) {
-    termios now{};
-    if (::tcgetattr(slave_, &now) == 0) send_changes(now, to_gateway);
-  }
   if (status & TIOCPKT_FLUSHREAD) command(to_gateway, Command::purge_data, rfc2217::purge::receive);
   if (status & TIOCPKT_FLUSHWRITE) command(to_gateway, Command::purge_data, rfc2217::purge::transmit);
 }

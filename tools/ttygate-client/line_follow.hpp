@@ -12,6 +12,16 @@
 // slave (so 7E1 is invisible here), has no modem lines, and a tcsendbreak on it does nothing the
 // master can see. Speed, stop bits and flow control (CRTSCTS, IXON) follow. docs/line-control.md.
 //
+// Parking, so that 7E1 software opens the link every time: Debian's glibc reads the settings
+// back after TCSETS and, when nothing at all changed while the request asked for a data size or
+// parity the result lacks, fails tcsetattr with EINVAL. On a pty the result always lacks CS7 and
+// PARENB, so a program that sets the same 7E1 again (its second open) failed. After each change
+// the software makes, the bridge "parks" the slave: CLOCAL cleared and HUPCL flipped, two bits a
+// pty ignores. Serial software sets CLOCAL, so its next tcsetattr changes something and passes;
+// flipping HUPCL makes each park differ from the one before, so a park that lands between
+// glibc's TCSETS and its read-back still leaves a difference. A park is skipped while another
+// change is already reported (POLLPRI on the master): writing then would undo the newer one.
+//
 // On a raw session (the port has line_control = "none") it only strips the status bytes.
 #pragma once
 
@@ -27,9 +37,10 @@ namespace ttygate::client {
 
 class LineFollow final : public RelayFilter {
  public:
-  // slave: the pty's slave side, for tcgetattr. baseline: its settings at start, which are not
-  // forwarded (the gateway's configuration stands until the software changes something).
-  LineFollow(int slave, const termios& baseline);
+  // master, slave: the pty's two sides (the master in packet mode, the slave for tcgetattr and
+  // the park). baseline: the slave's settings at start, which are not forwarded (the gateway's
+  // configuration stands until the software changes something).
+  LineFollow(int master, int slave, const termios& baseline);
 
   // Per connection: true on an RFC 2217 session, false on a raw one.
   void set_rfc2217(bool on);
@@ -40,17 +51,22 @@ class LineFollow final : public RelayFilter {
 
   // How many termios changes were forwarded (for tests and the log).
   unsigned changes_sent() const { return changes_sent_; }
+  // How many times the slave was parked (for tests).
+  unsigned parks() const { return parks_; }
 
  private:
+  void settings_changed(std::vector<std::byte>& out);
   void send_changes(const termios& now, std::vector<std::byte>& out);
+  void park(const termios& now);
 
-  int slave_;
+  int master_, slave_;
   termios baseline_;
   termios sent_;   // what the gateway was last told (baseline_ until the first change)
   bool rfc2217_ = false;
   telnet::Decoder decoder_;
   std::vector<telnet::Event> events_;
-  unsigned changes_sent_ = 0;
+  termios parked_{};  // the slave's settings right after our last park
+  unsigned changes_sent_ = 0, parks_ = 0;
 };
 
 }  // namespace ttygate::client
