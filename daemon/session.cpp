@@ -95,9 +95,12 @@ void Session::on_established() {
   last_payload_ = std::chrono::steady_clock::now();
   arm_key_age_timer();
   if (auto idle = host_.config().keepalive.session_idle; idle.count() > 0) arm_idle_timer(idle);
-  if (!greeting_.empty()) from_device(std::as_bytes(std::span(greeting_)));  // before any device output
+  // Attached before anything that can close the session (the greeting's write, the Telnet
+  // negotiation): close() detaches a relaying session, so a close can never leave it attached.
   relay_.attach(*this);
-  if (wants_rfc2217_) start_com_port();
+  if (!greeting_.empty()) from_device(std::as_bytes(std::span(greeting_)));  // before any device output
+  if (wants_rfc2217_ && relaying()) start_com_port();
+  if (!relaying()) return;  // closed on the way in: the host was told, nothing more to do
   host_.session_relaying(*this);
   log::info(who() + ": " + host_.client_name(pin_) + " relaying on port " + relay_.port().name + " as " +
             std::string(to_string(role_)) + ", TLS in " + std::string(ktls::to_string(channel_->offload())) +

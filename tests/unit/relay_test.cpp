@@ -1,20 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
 // The relay without a serial port: the device is one end of a socketpair, the sessions are fake
 // subscribers, and the real loop moves the bytes. Fan-out, ordered device writes, backpressure
-// and its release, a device that hangs up, exclusive control.
+// and its release, a device that hangs up, exclusive control; then a pty that is unplugged and
+// plugged back under load.
 #include "daemon/relay.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <pty.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "common/concat.hpp"
+#include "temp_dir.hpp"
 
 using namespace std::chrono_literals;
 using namespace ttygate;
@@ -200,6 +205,95 @@ TEST_F(ARelay, HasABusyControllerOnlyWhenExclusiveWithAControlSession) {
     for (Role r : c.roles) subscriber(r);
     EXPECT_EQ(relay_.controller_busy(), c.busy) << c.roles.size() << " sessions";
   }
+}
+
+// The device as the gateway meets it in the field: a tty linked at the port's path. Unplugging
+// hangs the line up (the pty's master closes) and removes the link; plugging makes a new pty and
+// links it. The relay must notice, reopen the path by itself, and relay both ways on the new
+// device to a new session, however much input was in flight when the old one went.
+class ARelayWhoseTtyIsReplugged : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    port_.name = "toy";
+    port_.device = dir_.path() / "tty-toy";
+    plug();
+    relay_.start();
+    ASSERT_TRUE(relay_.device_open());
+  }
+  void plug() {
+    int master = -1, slave = -1;
+    ASSERT_EQ(::openpty(&master, &slave, nullptr, nullptr, nullptr), 0);
+    master_ = UniqueFd(master);
+    slave_ = UniqueFd(slave);
+    std::filesystem::path fresh = port_.device.string() + ".new";
+    std::filesystem::create_symlink(::ttyname(slave), fresh);
+    std::filesystem::rename(fresh, port_.device);
+  }
+  void unplug() {
+    std::filesystem::remove(port_.device);
+    master_.reset();
+    slave_.reset();
+  }
+  FakeSubscriber& subscriber() {
+    auto& s = subscribers_.emplace_back(std::make_unique<FakeSubscriber>());
+    s->relay = &relay_;
+    relay_.attach(*s);
+    return *s;
+  }
+  void until(const std::function<bool()>& done) {
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (!done()) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "timed out";
+      loop_.run_once(10ms);
+    }
+  }
+  // What the device side has received so far (non-blocking).
+  std::string drain_device() {
+    std::string out;
+    char buf[4096];
+    pollfd p{master_.get(), POLLIN, 0};
+    while (::poll(&p, 1, 0) == 1 && (p.revents & POLLIN)) {
+      ssize_t n = ::read(master_.get(), buf, sizeof buf);
+      if (n <= 0) break;
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+    return out;
+  }
+  // One exchange each way between a new session and the device that is plugged in now.
+  void exchange(const std::string& up, const std::string& down) {
+    FakeSubscriber& s = subscriber();
+    EXPECT_TRUE(relay_.to_device(bytes(up), s));
+    std::string got;
+    until([&] { return (got += drain_device()).size() >= up.size(); });
+    EXPECT_EQ(got, up);
+    ASSERT_EQ(::write(master_.get(), down.data(), down.size()), static_cast<ssize_t>(down.size()));
+    until([&] { return s.received.size() >= down.size(); });
+    EXPECT_EQ(s.received, down);
+  }
+
+  test_support::TempDir dir_;
+  Loop loop_;
+  PortConfig port_;
+  Relay relay_{loop_, port_};
+  UniqueFd master_, slave_;
+  std::vector<std::unique_ptr<FakeSubscriber>> subscribers_;
+};
+
+TEST_F(ARelayWhoseTtyIsReplugged, RelaysBothWaysOnTheReturningDeviceAfterItVanishedWithInputInFlight) {
+  for (int cycle = 0; cycle < 20; ++cycle) {
+    exchange(concat({"u", std::to_string(cycle)}), concat({"d", std::to_string(cycle)}));
+    FakeSubscriber& writer = subscriber();
+    // The device reads nothing: writes pile up in the tty and the relay until it pushes back.
+    std::string chunk(512, 'x');
+    while (relay_.to_device(bytes(chunk), writer)) loop_.run_once(0ms);
+    unplug();
+    until([&] { return !relay_.device_open(); });
+    EXPECT_EQ(writer.closed_for, "device lost");
+    EXPECT_TRUE(relay_.sessions().empty());
+    plug();
+    until([&] { return relay_.device_open(); });
+  }
+  exchange("end", "bye");
 }
 
 }  // namespace

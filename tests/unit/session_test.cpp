@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <functional>
@@ -312,6 +313,21 @@ TEST_F(ASession, OfAnUnknownClientInAPairingWindowWaitsForTheVerdictWithoutReach
   until([&] { return client_read() == "TTYGATE PAIRED control\n"; });
   std::string at_device;
   until([&] { return (at_device += device_read()) == "A led on\n"; });  // relayed once accepted
+}
+
+// The greeting is the session's first output: a session that closes while sending it (here its
+// output limit is smaller than the greeting) must not stay attached to the relay, where the
+// next device output would reach it after it was freed.
+TEST_F(ASession, ThatClosesWhileSendingItsPairingGreetingIsNeverLeftAttachedToTheRelay) {
+  host_.window_open = true;
+  Session& s = connect();
+  until([&] { return s.state() == Session::State::pairing; });
+  host_.config_.limits.session_buffer = 8;  // less than "TTYGATE PAIRED control\n"
+  s.paired(Role::control);
+  EXPECT_EQ(s.state(), Session::State::closed);
+  EXPECT_TRUE(relay_.sessions().empty());
+  EXPECT_EQ(host_.events.back(), "closed");  // never announced as relaying after it closed
+  EXPECT_EQ(std::count(host_.events.begin(), host_.events.end(), "relaying"), 0);
 }
 
 TEST_F(ASession, OfAPairingCandidateClosesWhenItLeaves) {
