@@ -86,13 +86,19 @@ wait_for 10 kernel_sessions 0
 # resume N IN OUT: a session resumed with ticket IN that keeps the renewed one in OUT.
 resume() {
   t0=$(size tap)
-  (cat record; sleep 2) | openssl s_client -connect 127.0.0.1:$PORT -cert phone.crt -key phone.key \
-    -quiet -no_ign_eof -nocommands -sess_in "$2" -sess_out "$3" > "out$1" 2> "err$1" &
+  # stdin stays open until the echo is back and the kernel's keys are checked: s_client ends at
+  # its EOF, which a fixed pause reached first on a loaded host (the echo cut short).
+  rm -f fifo && mkfifo fifo
+  openssl s_client -connect 127.0.0.1:$PORT -cert phone.crt -key phone.key \
+    -quiet -no_ign_eof -nocommands -sess_in "$2" -sess_out "$3" < fifo > "out$1" 2> "err$1" &
   c=$!
-  wait_for 30 size_at_least "out$1" 1000
+  exec 4> fifo
+  cat record >&4
+  wait_for 30 size_at_least "out$1" "$(size record)"
   check "resumption $1: the gateway resumed the session" "$(grep relaying "$LOG" | tail -1)" \
     wait_for 10 log_has "TLS in kernel space, resumed" "$1"
   check "resumption $1: the kernel holds its TX and RX" "TlsCurrTxSw $(stat_of TlsCurrTxSw)" kernel_sessions 1
+  exec 4>&-
   tap_since "$t0" > "up$1"
   check "resumption $1: device got the client's bytes" "device got $(size "up$1") bytes" cmp -s record "up$1"
   check "resumption $1: client got the echo" "client got $(size "out$1") bytes" cmp -s record "out$1"
