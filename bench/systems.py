@@ -297,8 +297,8 @@ control = "shared"
 
 [limits]
 max_handshakes = 1000
-max_sessions = 4000
-max_sessions_per_client = 4000
+max_sessions = 6000
+max_sessions_per_client = 6000
 """)
 
     def run_tool(self, *args):
