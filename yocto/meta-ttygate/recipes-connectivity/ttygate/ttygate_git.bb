@@ -61,3 +61,7 @@ CONFFILES:${PN} = "${sysconfdir}/ttygate/ttygated.toml"
 # Kernel TLS moves record crypto into the kernel; without the module every session runs over
 # the user-space channel, which works but costs CPU on a small board.
 RRECOMMENDS:${PN} += "kernel-module-tls"
+
+# DNS-SD: ttygated announces its ports through Avahi's D-Bus API when avahi-daemon runs
+# (dbus/discovery.hpp); without it, clients connect by address.
+RRECOMMENDS:${PN} += "avahi-daemon"
