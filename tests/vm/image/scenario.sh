@@ -41,12 +41,15 @@ client() {  # client WHO [PORT] S_CLIENT_ARGS...
   case ${1:-} in [0-9]*) port=$1; shift ;; esac
   exec openssl s_client -connect 127.0.0.1:$port -cert $who.crt -key $who.key -quiet "$@"
 }
+# Clients read a held-open stdin through process substitution, never a pipeline: `wait` on a
+# background pipeline waits for all of it, so a `(sleep 90) | client &` cost the whole 90 s even
+# when the client was done in one.
 # echo_check WHO [PORT]: a payload through the gateway to the device and back, byte-exact.
 echo_check() {
   head -c 2000 /dev/urandom | od -An -tx1 | tr -d ' \n' | head -c 3000 > payload.$1
   # stdin stays open until the echo is in (s_client -no_ign_eof leaves at its end); a loaded
   # host can stretch a TCG guest's handshake and UART round trip to many seconds.
-  (cat payload.$1; sleep 90) | client "$@" -no_ign_eof -nocommands > got.$1 2> err.$1 &
+  client "$@" -no_ign_eof -nocommands < <(cat payload.$1; sleep 90) > got.$1 2> err.$1 &
   c=$!
   wait_for 60 size_at_least got.$1 3000
   kill $c 2>/dev/null; wait $c 2>/dev/null
@@ -134,12 +137,12 @@ check "journald: the session's line carries TTYGATE_PORT, _CLIENT, _PEER, _SESSI
   json_has '"TTYGATE_PORT":"serial1"' '"TTYGATE_CLIENT":"' '"TTYGATE_PEER":"127.0.0.1:' '"TTYGATE_SESSION":"' 'relaying on port'
 
 # ------------------------------------------------------------- journald MESSAGE_IDs
-(sleep 3) | client stranger -no_ign_eof > /dev/null 2>&1 &
+client stranger -no_ign_eof < <(sleep 3) > /dev/null 2>&1 &
 wait_exit $! 20 > /dev/null
 check "journald: an unpinned client's refusal has the authorisation-failure MESSAGE_ID" \
   "$(journal | grep refused | tail -2)" wait_for 10 json_has '"MESSAGE_ID":"6e8c0b2cb5b44bad812a193e19c07f63"' '"TTYGATE_PEER":"' 'refused'
 busctl --system call $DEST $OBJ $IFACE StartPairing u 60 > /dev/null
-(sleep 12) | client newcomer -no_ign_eof > paired.out 2>&1 &
+client newcomer -no_ign_eof < <(sleep 12) > paired.out 2>&1 &
 c=$!
 wait_for 40 journal_has 'Paired "newcomer"'
 check "journald: pairing has the client-paired MESSAGE_ID" "$(journal | grep -i pair | tail -3)" \
@@ -151,7 +154,7 @@ check "journald: removing a client has the client-removed MESSAGE_ID" "$(cat rm.
   wait_for 10 json_has '"MESSAGE_ID":"ffa946cb41e54d8ea9e5601986b3c2fa"' "\"TTYGATE_CLIENT\":\"$fpr\""
 
 # ------------------------------------------------------------- systemctl reload
-(sleep 60) | client phone -ign_eof > held.out 2> held.err &
+client phone -ign_eof < <(sleep 60) > held.out 2> held.err &
 held=$!
 wait_for 30 json_has 'relaying on port serial1' '"TTYGATE_SESSION":"'
 sessions_before=$(journal | grep -c 'relaying on port serial1')
