@@ -153,3 +153,22 @@ TEST_F(ALineFollow, SkipsTheParkWhileANewerChangeIsReported) {
   ::tcgetattr(slave_.get(), &now);
   EXPECT_EQ(cfgetospeed(&now), static_cast<speed_t>(B19200));
 }
+
+// pyserial flushes right after its tcsetattr on every open: the flush's report is pending when
+// the bridge reads the change, so the park waits, and it must still happen with the flush.
+TEST_F(ALineFollow, ParksAfterTheFlushThatSerialSoftwareMakesRightAfterItsChange) {
+  LineFollow follow(master_.get(), slave_.get(), baseline_);
+  follow.set_rfc2217(true);
+  termios want = baseline_;
+  cfsetspeed(&want, B9600);
+  want.c_cflag = (want.c_cflag & ~CSIZE) | CS7 | PARENB | CLOCAL;
+  ASSERT_EQ(::tcsetattr(slave_.get(), TCSANOW, &want), 0);
+  Bytes change = packet();
+  ASSERT_EQ(::tcflush(slave_.get(), TCIFLUSH), 0);  // before the bridge got to the change
+  Bytes out;
+  follow.outgoing(change, out);
+  EXPECT_EQ(follow.parks(), 0u);
+  follow.outgoing(packet(), out);  // the flush's report
+  EXPECT_EQ(follow.parks(), 1u);
+  EXPECT_EQ(::tcsetattr(slave_.get(), TCSANOW, &want), 0) << "the second open, same 7E1";
+}

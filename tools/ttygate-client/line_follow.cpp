@@ -113,12 +113,21 @@ void LineFollow::settings_changed(std::vector<std::byte>& out) {
 // line_follow.hpp says why. Only CLOCAL and HUPCL differ from what the software set, and
 // send_changes() looks at neither.
 void LineFollow::park(const termios& now) {
+  park_owed_ = true;
   pollfd newer{master_, POLLPRI, 0};
-  if (::poll(&newer, 1, 0) > 0) return;  // the software changed them again: park after that one
+  if (::poll(&newer, 1, 0) > 0) return;  // another report (a change, a flush) first: park after it
   termios parked = now;
   parked.c_cflag = (parked.c_cflag & ~static_cast<tcflag_t>(CLOCAL)) ^ static_cast<tcflag_t>(HUPCL);
   if (::tcsetattr(slave_, TCSANOW, &parked) != 0 || ::tcgetattr(slave_, &parked_) != 0) return;
+  park_owed_ = false;
   ++parks_;
+}
+
+// A park skipped for a report that was not a change (serial software flushes right after its
+// tcsetattr: pyserial does on every open) is owed: it happens with the next packet, read back
+// fresh so nothing newer is undone.
+void LineFollow::park_if_owed() {
+  if (termios now{}; park_owed_ && ::tcgetattr(slave_, &now) == 0) park(now);
 }
 
 void LineFollow::outgoing(std::span<const std::byte> local, std::vector<std::byte>& to_gateway) {
@@ -126,6 +135,7 @@ void LineFollow::outgoing(std::span<const std::byte> local, std::vector<std::byt
   const auto status = static_cast<std::uint8_t>(local[0]);
   auto data = local.subspan(1);
   if (status == TIOCPKT_DATA) {
+    park_if_owed();
     if (!rfc2217_) {
       to_gateway.insert(to_gateway.end(), data.begin(), data.end());
       return;
@@ -134,7 +144,10 @@ void LineFollow::outgoing(std::span<const std::byte> local, std::vector<std::byt
     telnet::escape(std::span(reinterpret_cast<const std::uint8_t*>(data.data()), data.size()), escaped);
     return append(to_gateway, escaped);
   }
-  if (status & TIOCPKT_IOCTL) settings_changed(to_gateway);
+  if (status & TIOCPKT_IOCTL)
+    settings_changed(to_gateway);
+  else
+    park_if_owed();
   if (!rfc2217_) return;  // a raw session carries bytes only
   if (status & TIOCPKT_FLUSHREAD) command(to_gateway, Command::purge_data, rfc2217::purge::receive);
   if (status & TIOCPKT_FLUSHWRITE) command(to_gateway, Command::purge_data, rfc2217::purge::transmit);

@@ -19,8 +19,9 @@
 // the software makes, the bridge "parks" the slave: CLOCAL cleared and HUPCL flipped, two bits a
 // pty ignores. Serial software sets CLOCAL, so its next tcsetattr changes something and passes;
 // flipping HUPCL makes each park differ from the one before, so a park that lands between
-// glibc's TCSETS and its read-back still leaves a difference. A park is skipped while another
-// change is already reported (POLLPRI on the master): writing then would undo the newer one.
+// glibc's TCSETS and its read-back still leaves a difference. A park waits while another report
+// is pending (POLLPRI on the master: a newer change, or the flush software makes after its
+// tcsetattr) and happens with the next packet, so writing never undoes a newer change.
 //
 // On a raw session (the port has line_control = "none") it only strips the status bytes.
 #pragma once
@@ -58,6 +59,7 @@ class LineFollow final : public RelayFilter {
   void settings_changed(std::vector<std::byte>& out);
   void send_changes(const termios& now, std::vector<std::byte>& out);
   void park(const termios& now);
+  void park_if_owed();
 
   int master_, slave_;
   termios baseline_;
@@ -65,7 +67,8 @@ class LineFollow final : public RelayFilter {
   bool rfc2217_ = false;
   telnet::Decoder decoder_;
   std::vector<telnet::Event> events_;
-  termios parked_{};  // the slave's settings right after our last park
+  termios parked_{};        // the slave's settings right after our last park
+  bool park_owed_ = false;  // a park was skipped for a report still unread
   unsigned changes_sent_ = 0, parks_ = 0;
 };
 
