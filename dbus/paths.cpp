@@ -20,7 +20,11 @@ std::string client_path(const ktls::Pin& pin) { return std::string(kClientPrefix
 
 std::optional<ktls::Pin> pin_from_client_path(std::string_view path) {
   auto leaf = leaf_under(path, kClientPrefix);
-  if (!leaf || leaf->size() != 64) return std::nullopt;
+  // Only the spelling client_path() makes: one object, one path (pin_from_hex also takes
+  // upper case, as people type fingerprints).
+  if (!leaf || leaf->size() != 64 ||
+      leaf->find_first_not_of("0123456789abcdef") != std::string_view::npos)
+    return std::nullopt;
   return ktls::pin_from_hex(*leaf);
 }
 

@@ -24,6 +24,17 @@ TEST(AClientPath, RefusesAnythingElse) {
     EXPECT_FALSE(pin_from_client_path(bad)) << bad;
 }
 
+// One object, one path: the upper-case spelling of a client's path names nothing (found by
+// fuzz_dbus_arguments).
+TEST(AClientPath, InUpperCaseHexIsRefused) {
+  ktls::Pin pin{};
+  pin[0] = 0xab;
+  std::string path = client_path(pin);
+  ASSERT_TRUE(pin_from_client_path(path));
+  path[path.size() - 64] = 'A';
+  EXPECT_FALSE(pin_from_client_path(path)) << path;
+}
+
 TEST(ASessionPath, IsTheDecimalIdWithoutLeadingZeros) {
   EXPECT_EQ(session_path(42), "/org/ttygate/Gateway1/session/42");
   EXPECT_EQ(session_id_from_path("/org/ttygate/Gateway1/session/42"), 42u);
