@@ -60,6 +60,14 @@ class ALineFollow : public ::testing::Test {
     return buffer;
   }
 
+  // What serial software asks for 9600 7E1 (CLOCAL set, as it does).
+  termios seven_e1_at_9600() const {
+    termios want = baseline_;
+    cfsetspeed(&want, B9600);
+    want.c_cflag = (want.c_cflag & ~CSIZE) | CS7 | PARENB | CLOCAL;
+    return want;
+  }
+
   UniqueFd master_, slave_;
   termios baseline_{};
 };
@@ -117,9 +125,7 @@ TEST_F(ALineFollow, OnARawSessionOnlyStripsTheStatusByte) {
 TEST_F(ALineFollow, ParksThePtySoTheSameSevenE1TcsetattrSucceedsAgain) {
   LineFollow follow(master_.get(), slave_.get(), baseline_);
   follow.set_rfc2217(true);
-  termios want = baseline_;
-  cfsetspeed(&want, B9600);
-  want.c_cflag = (want.c_cflag & ~CSIZE) | CS7 | PARENB | CLOCAL;
+  const termios want = seven_e1_at_9600();
   ASSERT_EQ(::tcsetattr(slave_.get(), TCSANOW, &want), 0);  // the first open: the speed changed
   Bytes out;
   follow.outgoing(packet(), out);
@@ -159,9 +165,7 @@ TEST_F(ALineFollow, SkipsTheParkWhileANewerChangeIsReported) {
 TEST_F(ALineFollow, ParksAfterTheFlushThatSerialSoftwareMakesRightAfterItsChange) {
   LineFollow follow(master_.get(), slave_.get(), baseline_);
   follow.set_rfc2217(true);
-  termios want = baseline_;
-  cfsetspeed(&want, B9600);
-  want.c_cflag = (want.c_cflag & ~CSIZE) | CS7 | PARENB | CLOCAL;
+  const termios want = seven_e1_at_9600();
   ASSERT_EQ(::tcsetattr(slave_.get(), TCSANOW, &want), 0);
   Bytes change = packet();
   ASSERT_EQ(::tcflush(slave_.get(), TCIFLUSH), 0);  // before the bridge got to the change
