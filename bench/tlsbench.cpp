@@ -189,19 +189,25 @@ int cmd_reject(const Args& a) {
   return 0;
 }
 
-Json transfer_result(std::uint64_t bytes, std::uint64_t ns, const TreeUsage& u0, const TreeUsage& u1) {
+// records: the TLS records that carried the transfer (those the client received going down,
+// those it sent going up), so a run shows how many bytes each record carried.
+Json transfer_result(std::uint64_t bytes, std::uint64_t ns, const TreeUsage& u0, const TreeUsage& u1,
+                     std::uint64_t records) {
   double mib = static_cast<double>(bytes) / (1024.0 * 1024.0), s = static_cast<double>(ns) / 1e9;
-  double cpu = u1.cpu_s - u0.cpu_s;
+  double cpu = u1.cpu_s - u0.cpu_s, sys = u1.sys_s - u0.sys_s;
   Json j;
   j.add("bytes", static_cast<double>(bytes)).add("seconds", s).add("mib_per_s", mib / s)
-      .add("cpu_s", cpu).add("cpu_ms_per_mib", cpu * 1000.0 / mib);
+      .add("cpu_s", cpu).add("cpu_ms_per_mib", cpu * 1000.0 / mib).add("sys_ms_per_mib", sys * 1000.0 / mib);
+  if (records > 0)
+    j.add("records", static_cast<double>(records))
+        .add("bytes_per_record", static_cast<double>(bytes) / static_cast<double>(records));
   return j;
 }
 
 int throughput_down(Stream& s, Control& ctl, std::uint64_t bytes, const std::vector<int>& roots) {
   std::vector<unsigned char> buf(65536);
   TreeUsage u0 = tree_usage(roots);
-  std::uint64_t t0 = mono_ns(), got = 0, errors = 0;
+  std::uint64_t t0 = mono_ns(), got = 0, errors = 0, records0 = s.records().in;
   ctl.send_line("source " + std::to_string(bytes));
   while (got < bytes) {
     std::size_t n = s.read_some(buf.data(), std::min<std::uint64_t>(buf.size(), bytes - got));
@@ -212,7 +218,7 @@ int throughput_down(Stream& s, Control& ctl, std::uint64_t bytes, const std::vec
   std::uint64_t t1 = mono_ns();
   TreeUsage u1 = tree_usage(roots);
   ctl.read_line();
-  transfer_result(bytes, t1 - t0, u0, u1).add("errors", static_cast<double>(errors))
+  transfer_result(bytes, t1 - t0, u0, u1, s.records().in - records0).add("errors", static_cast<double>(errors))
       .add("byte_exact", errors == 0).print();
   return errors == 0 ? 0 : 3;
 }
@@ -221,7 +227,7 @@ int throughput_up(Stream& s, Control& ctl, std::uint64_t bytes, const std::vecto
   if (ctl.ask("sink " + std::to_string(bytes)) != "ready") throw std::runtime_error("device not ready");
   std::vector<unsigned char> buf(16384);
   TreeUsage u0 = tree_usage(roots);
-  std::uint64_t t0 = mono_ns();
+  std::uint64_t t0 = mono_ns(), records0 = s.records().out;
   for (std::uint64_t put = 0; put < bytes;) {
     std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), bytes - put));
     for (std::size_t i = 0; i < n; ++i) buf[i] = pattern_byte(put + i);
@@ -234,7 +240,7 @@ int throughput_up(Stream& s, Control& ctl, std::uint64_t bytes, const std::vecto
   unsigned long long at = 0, errors = 1;
   if (std::sscanf(done.c_str(), "ok %llu %llu", &at, &errors) != 2)
     throw std::runtime_error("device did not receive everything: '" + done + "'");
-  transfer_result(bytes, at - t0, u0, u1).add("errors", static_cast<double>(errors))
+  transfer_result(bytes, at - t0, u0, u1, s.records().out - records0).add("errors", static_cast<double>(errors))
       .add("byte_exact", errors == 0).print();
   (void)t1;
   return errors == 0 ? 0 : 3;

@@ -24,6 +24,7 @@ namespace ttygate::bench {
 
 struct TreeUsage {
   double cpu_s = 0;           // utime + stime + cutime + cstime
+  double sys_s = 0;           // stime + cstime: the kernel's share of cpu_s
   std::uint64_t rss_kib = 0;  // VmRSS summed over the tree
   std::uint64_t pss_kib = 0;  // Pss summed over the tree (shared pages split between sharers)
   int processes = 0;
@@ -82,6 +83,7 @@ inline TreeUsage tree_usage(const std::vector<int>& roots) {
     auto f = stat_fields(pid);
     if (f.size() < 15) continue;
     u.cpu_s += (std::stod(f[11]) + std::stod(f[12]) + std::stod(f[13]) + std::stod(f[14])) / tick;
+    u.sys_s += (std::stod(f[12]) + std::stod(f[14])) / tick;
     std::string dir = concat({"/proc/", std::to_string(pid)});
     u.rss_kib += status_kib(concat({"\n", read_text(dir + "/status")}), "VmRSS");
     u.pss_kib += status_kib(concat({"\n", read_text(dir + "/smaps_rollup")}), "Pss");

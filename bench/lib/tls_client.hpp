@@ -213,6 +213,8 @@ class Stream {
     if (c.options().plain) return;
     ssl_.reset(SSL_new(c.ctx()));
     SSL_set_fd(ssl_.get(), fd_);
+    SSL_set_msg_callback(ssl_.get(), count_record);
+    SSL_set_msg_callback_arg(ssl_.get(), &records_);
     if (int r = SSL_connect(ssl_.get()); r != 1) throw std::runtime_error("handshake: " + ssl_failure(ssl_.get(), r));
     std::string why = c.check_pin(ssl_.get());
     if (!why.empty()) throw std::runtime_error(why);
@@ -224,6 +226,12 @@ class Stream {
   }
   Stream(const Stream&) = delete;
   Stream& operator=(const Stream&) = delete;
+
+  // TLS records (each with its 5-byte header) this client received and sent so far.
+  struct Records {
+    std::uint64_t in = 0, out = 0;
+  };
+  Records records() const { return records_; }
 
   // Fewer bytes than asked only at end of stream or error.
   std::size_t read_some(unsigned char* p, std::size_t n) {
@@ -256,6 +264,13 @@ class Stream {
   ClientContext& ctx_;
   int fd_ = -1;
   SslPtr ssl_;
+  Records records_;
+
+  static void count_record(int write_p, int, int content_type, const void*, std::size_t, SSL*, void* arg) {
+    if (content_type != SSL3_RT_HEADER) return;
+    auto* r = static_cast<Records*>(arg);
+    ++(write_p ? r->out : r->in);
+  }
 };
 
 }  // namespace ttygate::bench

@@ -5,9 +5,11 @@
 # (bench/splice_relay): splice against recv/write, plus poll + non-blocking syscalls (the way
 # ttygated's sessions drive the socket). TCG makes absolute figures meaningless and a busy host
 # makes them noisy: every system runs at once and the latency rounds interleave them; read the
-# ratios. Asserts only that every run worked (sessions opened, echo byte-exact, kernel or user
+# ratios. Bulk transfers also report the TLS records that carried them (bytes per record) and the
+# gateway's kernel CPU share; one more transfer each way runs under `strace -c` to count the
+# gateway's system calls per MiB (strace slows that pass: only its counts are read). Asserts only that every run worked (sessions opened, echo byte-exact, kernel or user
 # space as configured); figures are "VMTEST INFO bench ..." lines.
-# binaries: ttygated tlsbench ptydev splice_relay openssl
+# binaries: ttygated tlsbench ptydev splice_relay openssl strace
 
 W=/tmp/bench
 mkdir -p $W && cd $W || exit 1
@@ -123,8 +125,37 @@ throughput() {
       --ctl $W/ctl-$sys --pids "$(get PID $sys)" 2>&1)
     eval "${D}_$sys=$(field "$j" mib_per_s)"
     eval "CPU_${D}_$sys=$(field "$j" cpu_ms_per_mib)"
+    eval "SYS_${D}_$sys=$(field "$j" sys_ms_per_mib)"
+    eval "REC_${D}_$sys=$(field "$j" bytes_per_record)"
     [ "$(field "$j" byte_exact)" = true ] && pass "$sys: $dir throughput byte-exact" || fail "$sys: $dir: $j"
     info "$sys throughput $dir: $j"
+  done
+}
+
+# syscalls auto|off: one more transfer each way with strace counting the gateway's system calls.
+syscalls() {
+  sys=$1
+  for dir in down up; do
+    strace -f -c -q -o $W/strace-$sys-$dir -p "$(get PID $sys)" 2> strace.err &
+    st=$!
+    traced() { grep -q "^TracerPid:[[:space:]]*[1-9]" /proc/"$(get PID $sys)"/status; }
+    wait_for 20 traced || { fail "$sys: strace did not attach: $(cat strace.err)"; kill $st; return; }
+    j=$(tlsbench throughput --port "$(get PORT $sys)" $TLS --dir $dir --bytes $BYTES \
+      --ctl $W/ctl-$sys --pids "$(get PID $sys)" 2>&1)
+    kill -INT $st
+    wait $st
+    [ "$(field "$j" byte_exact)" = true ] || { fail "$sys: $dir under strace: $j"; continue; }
+    # strace -c: "% time seconds usecs/call calls [errors] syscall", then a "total" row.
+    per_mib=$(awk -v mib="$(awk -v b=$BYTES 'BEGIN {print b / 1048576}')" '
+      $NF == "total" { total = $4 }
+      $1 ~ /^[0-9.]+$/ && $NF != "total" { n[$NF] = $4 }
+      END {
+        printf "%d in all;", total / mib
+        for (k = 0; k < 5; k++) { best = ""; for (c in n) if (best == "" || n[c] > n[best]) best = c
+          if (best == "") break; printf " %s %d", best, n[best] / mib; delete n[best] }
+      }' $W/strace-$sys-$dir)
+    pass "$sys: $dir byte-exact under strace"
+    info "$sys system calls per MiB $dir: $per_mib"
   done
 }
 
@@ -143,6 +174,7 @@ for sys in $SYSTEMS; do
   info "$sys RTT p50 per round (us): $(tr '\n' ' ' < lat-$sys)"
 done
 for sys in $SYSTEMS; do throughput $sys; done
+for sys in auto off; do syscalls $sys; done
 for sys in $SYSTEMS; do kill "$(get PID $sys)"; done
 kill $DEVICES
 
@@ -150,6 +182,8 @@ info "RSS KiB per idle session: kernel TLS $RSS_auto, user-space TLS $RSS_off (k
 info "kernel slab KiB per idle session: kernel TLS $SLAB_auto, user-space TLS $SLAB_off"
 info "ttygated RTT p50 us (32 B, median of $ROUNDS rounds): kernel $RTT_auto, user $RTT_off (kernel/user $(ratio "$RTT_auto" "$RTT_off"))"
 info "ttygated MiB/s down/up: kernel $DOWN_auto/$UP_auto, user $DOWN_off/$UP_off"
+info "ttygated bytes per record down/up: kernel $REC_DOWN_auto/$REC_UP_auto, user $REC_DOWN_off/$REC_UP_off"
+info "ttygated CPU ms/MiB down/up (of it kernel): kernel TLS $CPU_DOWN_auto ($SYS_DOWN_auto)/$CPU_UP_auto ($SYS_UP_auto), user-space TLS $CPU_DOWN_off ($SYS_DOWN_off)/$CPU_UP_off ($SYS_UP_off)"
 info "kTLS relay RTT p50 us: recv/write $RTT_rw, splice $RTT_splice (splice/rw $(ratio "$RTT_splice" "$RTT_rw")), poll+syscalls $RTT_poll"
 info "kTLS relay MiB/s down: recv/write $DOWN_rw, splice $DOWN_splice (splice/rw $(ratio "$DOWN_splice" "$DOWN_rw")), poll $DOWN_poll; up: recv/write $UP_rw, splice $UP_splice (splice/rw $(ratio "$UP_splice" "$UP_rw")), poll $UP_poll"
 info "kTLS relay CPU ms/MiB down: recv/write $CPU_DOWN_rw, splice $CPU_DOWN_splice, poll $CPU_DOWN_poll; up: recv/write $CPU_UP_rw, splice $CPU_UP_splice, poll $CPU_UP_poll"
