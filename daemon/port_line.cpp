@@ -81,7 +81,7 @@ void PortLine::masks_changed() {
     if (auto now = counters_->read()) last_counts_ = *now;
   }
   if (!polling_modem_ && !polling_errors_) return poll_timer_.reset();
-  if (!poll_timer_.armed()) poll_timer_.set(loop_, loop_.timeout(kModemPoll, [this](int) { poll(); }));
+  if (!poll_timer_.armed()) poll_timer_.set(loop_, loop_.timeout(kPollPeriod, [this](int) { poll(); }));
 }
 
 // Said once per change, so the log shows when polling runs at all.

@@ -34,7 +34,8 @@ namespace ttygate::daemon {
 
 class PortLine {
  public:
-  static constexpr std::chrono::milliseconds kModemPoll{200};
+  // One period for both: the modem lines and the error counters are read in the same round.
+  static constexpr std::chrono::milliseconds kPollPeriod{200};
 
   // An RFC 2217 session on this port.
   class Listener {
