@@ -56,6 +56,14 @@ constexpr std::uint8_t cd = 0x80, ri = 0x40, dsr = 0x20, cts = 0x10;
 constexpr std::uint8_t delta_cd = 0x08, trailing_ri = 0x04, delta_dsr = 0x02, delta_cts = 0x01;
 }
 
+// NOTIFY-LINESTATE bits. The gateway reports the four events (`events`); the register states
+// (timeout, shift/holding register empty, data ready) are not observable through a tty.
+namespace linestate {
+constexpr std::uint8_t timeout = 0x80, tsr_empty = 0x40, thr_empty = 0x20;
+constexpr std::uint8_t break_detect = 0x10, framing = 0x08, parity = 0x04, overrun = 0x02, data_ready = 0x01;
+constexpr std::uint8_t events = break_detect | framing | parity | overrun;
+}
+
 struct Message {
   Command command = Command::signature;
   std::uint32_t value = 0;           // the baud rate, or the one value byte

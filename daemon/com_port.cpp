@@ -108,6 +108,7 @@ std::optional<std::string> ComPort::subnegotiation(const telnet::Event& event) {
       return std::nullopt;
     case Command::set_linestate_mask:
       linestate_mask_ = static_cast<std::uint8_t>(message->value);
+      line_.masks_changed();
       send(*message);
       return std::nullopt;
     case Command::set_modemstate_mask:
@@ -116,7 +117,8 @@ std::optional<std::string> ComPort::subnegotiation(const telnet::Event& event) {
       send(*message);
       return std::nullopt;
     case Command::notify_linestate:
-      send(Message{Command::notify_linestate, 0, {}});  // no line errors are tracked
+      // Events go out as the polling finds them; between them there is nothing to report.
+      send(Message{Command::notify_linestate, 0, {}});
       return std::nullopt;
     case Command::purge_data:
       if (role_ == Role::control && (message->value == rfc2217::purge::transmit || message->value == rfc2217::purge::both))

@@ -58,6 +58,7 @@ class ComPort final : public PortLine::Listener {
   // PortLine::Listener
   void line_notice(const rfc2217::Message& message) override;
   std::uint8_t modem_mask() const override { return modem_mask_; }
+  std::uint8_t linestate_mask() const override { return linestate_mask_; }
 
  private:
   enum class Q : std::uint8_t { no, yes, want_yes };
@@ -76,7 +77,7 @@ class ComPort final : public PortLine::Listener {
   std::vector<telnet::Event> events_;
   OptionState options_[256];
   std::uint8_t modem_mask_ = 255;  // RFC 2217's default: a session that set 0 stops the polling
-  std::uint8_t linestate_mask_ = 0;
+  std::uint8_t linestate_mask_ = 0;  // RFC 2217's default: no line-state events until asked
   bool notified_modem_ = false;
 };
 

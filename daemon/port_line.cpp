@@ -38,17 +38,20 @@ std::uint8_t modem_bits(int lines) {
 
 }  // namespace
 
-void PortLine::adopt(int tty) {
+void PortLine::adopt(int tty, std::unique_ptr<LineCounters> counters) {
   line_.emplace(tty);
   break_on_ = false;
   last_modem_ = modem_state();
+  counters_ = counters ? std::move(counters) : std::make_unique<TtyCounters>(tty);
+  if (!counters_->read()) counters_.reset();  // a pty: EINVAL or ENOTTY, nothing to poll
   masks_changed();
 }
 
 void PortLine::lose() {
   line_.reset();
+  counters_.reset();
   poll_timer_.reset();
-  polling_ = false;
+  polling_modem_ = polling_errors_ = false;
 }
 
 void PortLine::subscribe(Listener& listener) {
@@ -62,17 +65,36 @@ void PortLine::unsubscribe(Listener& listener) {
 }
 
 void PortLine::masks_changed() {
-  bool wanted = line_ && line_->modem_lines() &&
-                std::any_of(listeners_.begin(), listeners_.end(), [](Listener* l) { return l->modem_mask() != 0; });
-  if (wanted != polling_) {  // said once per change, so the log shows when polling runs at all
-    polling_ = wanted;
-    log::info(concat({"Port ", port_.name,
-                      wanted ? ": polling the modem lines every 200 ms (an RFC 2217 session asked for their changes)"
-                             : ": modem lines no longer polled"}),
-              {log::port(port_.name)});
+  auto any = [this](auto mask_of) {
+    return std::any_of(listeners_.begin(), listeners_.end(), [&](Listener* l) { return mask_of(l) != 0; });
+  };
+  const bool was_polling_errors = polling_errors_;
+  set_polling(polling_modem_, line_ && any([](Listener* l) { return l->modem_mask(); }) && line_->modem_lines(),
+              ": polling the modem lines every 200 ms (an RFC 2217 session asked for their changes)",
+              ": modem lines no longer polled");
+  set_polling(polling_errors_,
+              counters_ && any([](Listener* l) { return l->linestate_mask() & rfc2217::linestate::events; }),
+              ": polling the line's error counters every 200 ms (an RFC 2217 session asked for line-state events)",
+              ": line error counters no longer polled");
+  if (polling_errors_ && !was_polling_errors) {
+    // Only what happens from now on is news: errors counted before anyone asked are not.
+    if (auto now = counters_->read()) last_counts_ = *now;
   }
-  if (!wanted) return poll_timer_.reset();
-  if (!poll_timer_.armed()) poll_timer_.set(loop_, loop_.timeout(kModemPoll, [this](int) { poll_modem(); }));
+  if (!polling_modem_ && !polling_errors_) return poll_timer_.reset();
+  if (!poll_timer_.armed()) poll_timer_.set(loop_, loop_.timeout(kPollPeriod, [this](int) { poll(); }));
+}
+
+// Said once per change, so the log shows when polling runs at all.
+void PortLine::set_polling(bool& polling, bool wanted, const char* started, const char* stopped) {
+  if (wanted == polling) return;
+  polling = wanted;
+  log::info(concat({"Port ", port_.name, wanted ? started : stopped}), {log::port(port_.name)});
+}
+
+void PortLine::poll() {
+  if (polling_modem_) poll_modem();
+  if (polling_errors_) poll_errors();
+  masks_changed();
 }
 
 void PortLine::poll_modem() {
@@ -89,7 +111,18 @@ void PortLine::poll_modem() {
       if (std::uint8_t mask = l->modem_mask(); deltas & mask)
         l->line_notice(Message{Command::notify_modemstate, static_cast<std::uint8_t>((now | deltas) & mask), {}});
   }
-  masks_changed();
+}
+
+void PortLine::poll_errors() {
+  auto now = counters_->read();
+  if (!now) return;  // the device is going away: the Relay will lose() it
+  const std::uint8_t events = grown_events(last_counts_, *now);
+  last_counts_ = *now;
+  if (events == 0) return;
+  auto listeners = listeners_;  // a notice may close (and unsubscribe) a session
+  for (Listener* l : listeners)
+    if (auto bits = static_cast<std::uint8_t>(events & l->linestate_mask()); bits != 0)
+      l->line_notice(Message{Command::notify_linestate, bits, {}});
 }
 
 std::uint8_t PortLine::modem_state() const {
