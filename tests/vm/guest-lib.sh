@@ -54,6 +54,13 @@ client_key() {
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" \
     -out "$1.crt" -subj "/CN=$1" -days 2 2>/dev/null
 }
+# pin_client NAME: pins NAME.crt in gw.toml's state as a control client (ttygated --add-client),
+# with one check; fails when it was not pinned.
+pin_client() {
+  ttygated --config gw.toml --add-client "$1.crt" --name "$1" --role control > add.out 2>&1
+  check "provisioning pins the $1" "$(cat add.out)" grep -q "added $1 (control)" add.out
+  grep -q "added $1 (control)" add.out
+}
 # start_tap: ptytap makes the device $W/tty (a pty whose output it echoes and copies to tap);
 # TAP_PID is its pid. The scenario ends here, with a FAIL, if no device appears.
 start_tap() {

@@ -65,8 +65,7 @@ listen = ["127.0.0.1:$PORT"]
 kernel = "auto"
 rekey_after_bytes = 524288
 EOF
-ttygated --config gw.toml --add-client phone.crt --name phone --role control > add.out 2>&1
-check "provisioning pins the phone" "$(cat add.out)" grep -q "added phone (control)" add.out
+pin_client phone
 
 start_tap
 

@@ -38,8 +38,7 @@ name = "uart"
 device = "$TTY"
 listen = ["127.0.0.1:$PORT"]
 CONF
-ttygated --config gw.toml --add-client phone.crt --name phone --role control > add.out 2>&1 ||
-  { fail "provisioning: $(cat add.out)"; exit 1; }
+pin_client phone || exit 1
 LOG=$W/gw.log
 start_gateway $TTY || exit 1
 MODEM_LOOP_PROBE=1 modem_loop $TTY on > loop.out 2>&1 || fail "loopback on $TTY: $(cat loop.out)"
