@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/concat.hpp"
+#include "socket_device.hpp"
 #include "temp_dir.hpp"
 
 using namespace std::chrono_literals;
@@ -97,14 +98,7 @@ class ARelay : public RelayFixture {
   void SetUp() override {
     port_.name = "toy";
     port_.device = "/dev/null";  // never opened: the test hands the relay its device
-    int fds[2];
-    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
-    device_ = UniqueFd(fds[0]);
-    // A stream socket's writer is what its buffer limits: a small one makes the device lag
-    // after kilobytes.
-    int small = 4096;
-    ASSERT_EQ(::setsockopt(fds[1], SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
-    relay_.adopt_device(UniqueFd(fds[1]));
+    ASSERT_TRUE(test_support::adopt_socket_device(relay_, device_));
   }
 };
 
