@@ -48,22 +48,7 @@ class KernelRecordSocket final : public RecordSocket {
   }
 
   ssize_t send_record(std::uint8_t type, std::span<const std::byte> payload) override {
-    iovec iov{const_cast<std::byte*>(payload.data()), payload.size()};
-    alignas(cmsghdr) unsigned char control[CMSG_SPACE(sizeof type)]{};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_TLS;
-    c->cmsg_type = TLS_SET_RECORD_TYPE;
-    c->cmsg_len = CMSG_LEN(sizeof type);
-    *CMSG_DATA(c) = type;
-    ssize_t n;
-    do n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-    while (n < 0 && errno == EINTR);
-    return n < 0 ? -errno : n;
+    return send_tls_record(fd_.get(), type, payload);
   }
 
   Result<void> install(int direction, Suite suite, std::span<const std::uint8_t> secret) override {
@@ -75,6 +60,25 @@ class KernelRecordSocket final : public RecordSocket {
 };
 
 }  // namespace
+
+ssize_t send_tls_record(int fd, std::uint8_t type, std::span<const std::byte> payload) {
+  iovec iov{const_cast<std::byte*>(payload.data()), payload.size()};
+  alignas(cmsghdr) unsigned char control[CMSG_SPACE(sizeof type)]{};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_TLS;
+  c->cmsg_type = TLS_SET_RECORD_TYPE;
+  c->cmsg_len = CMSG_LEN(sizeof type);
+  *CMSG_DATA(c) = type;
+  ssize_t n;
+  do n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  return n < 0 ? -errno : n;
+}
 
 std::unique_ptr<RecordSocket> kernel_record_socket(UniqueFd fd) {
   return std::make_unique<KernelRecordSocket>(std::move(fd));

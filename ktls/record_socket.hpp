@@ -43,4 +43,9 @@ class RecordSocket {
 // The real socket: fd carries the kernel's TLS ULP with both directions' keys installed.
 std::unique_ptr<RecordSocket> kernel_record_socket(UniqueFd fd);
 
+// One record of content type `type` on a kernel TLS socket (sendmsg with TLS_SET_RECORD_TYPE,
+// non-blocking): the bytes taken, or a negative errno. KernelRecordSocket::send_record, for
+// tools that hold a bare socket.
+ssize_t send_tls_record(int fd, std::uint8_t type, std::span<const std::byte> payload);
+
 }  // namespace ttygate::ktls

@@ -43,7 +43,8 @@ namespace ttygate::toysim {
 namespace {
 
 constexpr std::string_view kUsage =
-    "usage: toysim --link PATH [--interval-ms N] [--echo] [--seed N]\n";
+    "usage: toysim --link PATH [--interval-ms N] [--echo] [--seed N]\n"
+    "       toysim --help\n";
 constexpr std::string_view kHelp =
     "HELP A <led|motor|buzzer> <on|off|0..255> sets; Q <actuator> queries; ? this help\n";
 constexpr size_t kMaxLine = 128;          // longer command lines are rejected whole
@@ -55,6 +56,7 @@ struct Options {
   uint32_t interval_ms = 500;
   bool echo = false;
   uint64_t seed = 1;
+  bool help = false;
 };
 
 // ---- command line ------------------------------------------------------------------------
@@ -80,9 +82,10 @@ Options parse_options(int argc, char** argv) {
     else if (arg == "--interval-ms") options.interval_ms = parse_number(arg, next(), 1, 3600000);
     else if (arg == "--seed") options.seed = parse_number(arg, next(), 0, UINT64_MAX);
     else if (arg == "--echo") options.echo = true;
+    else if (arg == "--help" || arg == "-h") options.help = true;
     else throw std::invalid_argument("unknown argument '" + std::string(arg) + "'");
   }
-  if (options.link.empty()) throw std::invalid_argument("--link PATH is required");
+  if (options.link.empty() && !options.help) throw std::invalid_argument("--link PATH is required");
   return options;
 }
 
@@ -365,7 +368,12 @@ int run(const Options& options) {
 int main(int argc, char** argv) {
   using namespace ttygate::toysim;
   try {
-    return run(parse_options(argc, argv));
+    Options options = parse_options(argc, argv);
+    if (options.help) {
+      std::fwrite(kUsage.data(), 1, kUsage.size(), stdout);
+      return 0;
+    }
+    return run(options);
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "toysim: %s\n%.*s", e.what(), static_cast<int>(kUsage.size()),
                  kUsage.data());

@@ -46,6 +46,15 @@ def free_port():
         return s.getsockname()[1]
 
 
+def connect_from(source, port, timeout=10):
+    """A TCP connection to the gateway from another loopback address: another host, to it."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.bind((source, 0))
+    s.connect(("127.0.0.1", port))
+    return s
+
+
 def make_identity(directory, name, key_type="ec"):
     """A client key and self-signed certificate made with the openssl CLI, as any user could."""
     key, cert = os.path.join(directory, name + ".key"), os.path.join(directory, name + ".crt")

@@ -7,7 +7,7 @@ import subprocess
 import threading
 import time
 
-from conftest import OPENSSL, make_identity, refused, spki_sha256, recv_exactly
+from conftest import OPENSSL, connect_from, make_identity, refused, spki_sha256, recv_exactly
 
 
 def test_pinned_client_is_admitted_and_relays(gateway_factory, device, client):
@@ -254,15 +254,6 @@ def test_a_restarted_gateway_binds_its_port_at_once(gateway_factory, device, cli
             s.sendall(b"x")
             assert device.read(1) == b"x"
         assert g.stop() == 0
-
-
-def connect_from(source, port, timeout=10):
-    """A TCP connection to the gateway from another loopback address: another host, to it."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.bind((source, 0))
-    s.connect(("127.0.0.1", port))
-    return s
 
 
 def test_one_source_cannot_take_every_handshake_slot(gateway_factory, device, client):

@@ -15,7 +15,8 @@ import pytest
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 MAN = os.path.join(ROOT, "docs", "man")
 BUILD_DIR = os.environ.get("TTYGATE_BUILD_DIR", os.path.join(ROOT, "build"))
-PAGES = {"ttygated": "ttygated.8", "ttygatectl": "ttygatectl.1", "ttygate-client": "ttygate-client.1"}
+PAGES = {"ttygated": "ttygated.8", "ttygatectl": "ttygatectl.1", "ttygate-client": "ttygate-client.1",
+         "toysim": "toysim.1"}
 
 
 def usage(program):

@@ -4,12 +4,12 @@
 #include "daemon/com_port.hpp"
 
 #include <gtest/gtest.h>
-#include <pty.h>
 #include <termios.h>
 
 #include <algorithm>
 
 #include "common/unique_fd.hpp"
+#include "raw_pty.hpp"
 
 using namespace ttygate;
 using namespace ttygate::daemon;
@@ -41,13 +41,7 @@ Bytes request(std::uint8_t command, Bytes value) {
 class AComPort : public ::testing::Test {
  protected:
   void SetUp() override {
-    int master = -1, slave = -1;
-    termios raw{};
-    cfmakeraw(&raw);
-    cfsetspeed(&raw, B115200);
-    ASSERT_EQ(::openpty(&master, &slave, nullptr, &raw, nullptr), 0);
-    master_ = UniqueFd(master);
-    slave_ = UniqueFd(slave);
+    ASSERT_TRUE(test_support::open_raw_pty(master_, slave_));
     port_.name = "toy";
     line_.adopt(slave_.get());
   }

@@ -5,7 +5,6 @@
 
 #include <gtest/gtest.h>
 #include <poll.h>
-#include <pty.h>
 #include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
@@ -13,6 +12,7 @@
 #include <algorithm>
 
 #include "common/unique_fd.hpp"
+#include "raw_pty.hpp"
 
 using namespace ttygate;
 using ttygate::client::LineFollow;
@@ -34,19 +34,13 @@ bool contains(const Bytes& hay, const Bytes& needle) {
 class ALineFollow : public ::testing::Test {
  protected:
   void SetUp() override {
-    int master = -1, slave = -1;
-    termios raw{};
-    cfmakeraw(&raw);
-    cfsetspeed(&raw, B115200);
-    ASSERT_EQ(::openpty(&master, &slave, nullptr, &raw, nullptr), 0);
-    master_ = UniqueFd(master);
-    slave_ = UniqueFd(slave);
+    ASSERT_TRUE(test_support::open_raw_pty(master_, slave_));
     int on = 1;
-    ASSERT_EQ(::ioctl(master, TIOCPKT, &on), 0);
+    ASSERT_EQ(::ioctl(master_.get(), TIOCPKT, &on), 0);
     termios t{};
-    ::tcgetattr(slave, &t);
+    ::tcgetattr(slave_.get(), &t);
     t.c_lflag |= EXTPROC;
-    ::tcsetattr(slave, TCSANOW, &t);
+    ::tcsetattr(slave_.get(), TCSANOW, &t);
     baseline_ = t;
     packet();  // the EXTPROC change itself
   }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/concat.hpp"
+#include "socket_device.hpp"
 #include "temp_dir.hpp"
 
 using namespace std::chrono_literals;
@@ -52,21 +53,10 @@ struct FakeSubscriber final : RelaySubscriber {
 
 std::span<const std::byte> bytes(const std::string& s) { return std::as_bytes(std::span(s.data(), s.size())); }
 
-class ARelay : public ::testing::Test {
+// What both fixtures share: the real loop and relay on one port, fake sessions, and the test's
+// end of the device (device_).
+class RelayFixture : public ::testing::Test {
  protected:
-  void SetUp() override {
-    port_.name = "toy";
-    port_.device = "/dev/null";  // never opened: the test hands the relay its device
-    int fds[2];
-    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
-    device_ = UniqueFd(fds[0]);
-    // A stream socket's writer is what its buffer limits: a small one makes the device lag
-    // after kilobytes.
-    int small = 4096;
-    ASSERT_EQ(::setsockopt(fds[1], SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
-    relay_.adopt_device(UniqueFd(fds[1]));
-  }
-
   FakeSubscriber& subscriber(Role role = Role::control) {
     auto& s = subscribers_.emplace_back(std::make_unique<FakeSubscriber>());
     s->relay = &relay_;
@@ -74,9 +64,9 @@ class ARelay : public ::testing::Test {
     relay_.attach(*s);
     return *s;
   }
-  // Runs the loop until `done`, or fails after two seconds.
+  // Runs the loop until `done`, or fails after patience_.
   void until(const std::function<bool()>& done) {
-    auto deadline = std::chrono::steady_clock::now() + 2s;
+    auto deadline = std::chrono::steady_clock::now() + patience_;
     while (!done()) {
       ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "timed out";
       loop_.run_once(10ms);
@@ -86,15 +76,30 @@ class ARelay : public ::testing::Test {
   std::string drain_device() {
     std::string out;
     char buf[65536];
-    for (ssize_t n; (n = ::recv(device_.get(), buf, sizeof buf, MSG_DONTWAIT)) > 0;) out.append(buf, n);
+    pollfd p{device_.get(), POLLIN, 0};
+    while (::poll(&p, 1, 0) == 1 && (p.revents & POLLIN)) {
+      ssize_t n = ::read(device_.get(), buf, sizeof buf);
+      if (n <= 0) break;
+      out.append(buf, static_cast<std::size_t>(n));
+    }
     return out;
   }
 
+  std::chrono::seconds patience_ = 2s;
   Loop loop_;
   PortConfig port_;
   Relay relay_{loop_, port_};
   UniqueFd device_;
   std::vector<std::unique_ptr<FakeSubscriber>> subscribers_;
+};
+
+class ARelay : public RelayFixture {
+ protected:
+  void SetUp() override {
+    port_.name = "toy";
+    port_.device = "/dev/null";  // never opened: the test hands the relay its device
+    ASSERT_TRUE(test_support::adopt_socket_device(relay_, device_));
+  }
 };
 
 TEST_F(ARelay, FansDeviceOutputOutToEveryRelayingSession) {
@@ -211,9 +216,10 @@ TEST_F(ARelay, HasABusyControllerOnlyWhenExclusiveWithAControlSession) {
 // hangs the line up (the pty's master closes) and removes the link; plugging makes a new pty and
 // links it. The relay must notice, reopen the path by itself, and relay both ways on the new
 // device to a new session, however much input was in flight when the old one went.
-class ARelayWhoseTtyIsReplugged : public ::testing::Test {
+class ARelayWhoseTtyIsReplugged : public RelayFixture {
  protected:
   void SetUp() override {
+    patience_ = 5s;  // each step goes through a tty hang-up or a reopen of the path
     port_.name = "toy";
     port_.device = dir_.path() / "tty-toy";
     plug();
@@ -223,7 +229,7 @@ class ARelayWhoseTtyIsReplugged : public ::testing::Test {
   void plug() {
     int master = -1, slave = -1;
     ASSERT_EQ(::openpty(&master, &slave, nullptr, nullptr, nullptr), 0);
-    master_ = UniqueFd(master);
+    device_ = UniqueFd(master);
     slave_ = UniqueFd(slave);
     std::filesystem::path fresh = port_.device.string() + ".new";
     std::filesystem::create_symlink(::ttyname(slave), fresh);
@@ -231,33 +237,8 @@ class ARelayWhoseTtyIsReplugged : public ::testing::Test {
   }
   void unplug() {
     std::filesystem::remove(port_.device);
-    master_.reset();
+    device_.reset();
     slave_.reset();
-  }
-  FakeSubscriber& subscriber() {
-    auto& s = subscribers_.emplace_back(std::make_unique<FakeSubscriber>());
-    s->relay = &relay_;
-    relay_.attach(*s);
-    return *s;
-  }
-  void until(const std::function<bool()>& done) {
-    auto deadline = std::chrono::steady_clock::now() + 5s;
-    while (!done()) {
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "timed out";
-      loop_.run_once(10ms);
-    }
-  }
-  // What the device side has received so far (non-blocking).
-  std::string drain_device() {
-    std::string out;
-    char buf[4096];
-    pollfd p{master_.get(), POLLIN, 0};
-    while (::poll(&p, 1, 0) == 1 && (p.revents & POLLIN)) {
-      ssize_t n = ::read(master_.get(), buf, sizeof buf);
-      if (n <= 0) break;
-      out.append(buf, static_cast<std::size_t>(n));
-    }
-    return out;
   }
   // One exchange each way between a new session and the device that is plugged in now.
   void exchange(const std::string& up, const std::string& down) {
@@ -266,17 +247,13 @@ class ARelayWhoseTtyIsReplugged : public ::testing::Test {
     std::string got;
     until([&] { return (got += drain_device()).size() >= up.size(); });
     EXPECT_EQ(got, up);
-    ASSERT_EQ(::write(master_.get(), down.data(), down.size()), static_cast<ssize_t>(down.size()));
+    ASSERT_EQ(::write(device_.get(), down.data(), down.size()), static_cast<ssize_t>(down.size()));
     until([&] { return s.received.size() >= down.size(); });
     EXPECT_EQ(s.received, down);
   }
 
   test_support::TempDir dir_;
-  Loop loop_;
-  PortConfig port_;
-  Relay relay_{loop_, port_};
-  UniqueFd master_, slave_;
-  std::vector<std::unique_ptr<FakeSubscriber>> subscribers_;
+  UniqueFd slave_;
 };
 
 TEST_F(ARelayWhoseTtyIsReplugged, RelaysBothWaysOnTheReturningDeviceAfterItVanishedWithInputInFlight) {

@@ -20,6 +20,7 @@
 #include "ktls/identity.hpp"
 #include "ktls/pairing_protocol.hpp"
 #include "ktls/tls_context.hpp"
+#include "socket_device.hpp"
 #include "temp_dir.hpp"
 
 using namespace std::chrono_literals;
@@ -89,14 +90,7 @@ class ASession : public ::testing::Test {
     server_ctx_ = std::move(*server_ctx);
     client_ctx_ = std::move(*client_ctx);
     port_.name = "toy";
-    int device[2];
-    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, device), 0);
-    device_ = UniqueFd(device[0]);
-    // Small socket buffers (a stream socket's writer is what they limit): backpressure shows
-    // after kilobytes, not after the kernel's default hundreds.
-    int small = 4096;
-    ASSERT_EQ(::setsockopt(device[1], SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
-    relay_.adopt_device(UniqueFd(device[1]));
+    ASSERT_TRUE(test_support::adopt_socket_device(relay_, device_));
     host_.config_.limits.handshake_timeout = 2000ms;
   }
 

@@ -54,3 +54,37 @@ client_key() {
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" \
     -out "$1.crt" -subj "/CN=$1" -days 2 2>/dev/null
 }
+# pin_client NAME: pins NAME.crt in gw.toml's state as a control client (ttygated --add-client),
+# with one check; fails when it was not pinned.
+pin_client() {
+  ttygated --config gw.toml --add-client "$1.crt" --name "$1" --role control > add.out 2>&1
+  check "provisioning pins the $1" "$(cat add.out)" grep -q "added $1 (control)" add.out
+  grep -q "added $1 (control)" add.out
+}
+# start_tap: ptytap makes the device $W/tty (a pty whose output it echoes and copies to tap);
+# TAP_PID is its pid. The scenario ends here, with a FAIL, if no device appears.
+start_tap() {
+  ptytap --link "$W/tty" --tap tap > ptytap.out 2>&1 &
+  TAP_PID=$!
+  wait_for 10 test -L "$W/tty" || { fail "ptytap: no device: $(cat ptytap.out)"; exit 1; }
+}
+# start_gateway DEVICE [NAME]: ttygated --config gw.toml in the background, its output in $LOG and
+# its pid in GW_PID; succeeds once it listens and has DEVICE open. On failure: one FAIL line (NAME
+# in front of its name), and the gateway is stopped.
+start_gateway() {
+  ttygated --config gw.toml > "$LOG" 2>&1 &
+  GW_PID=$!
+  wait_for 20 log_has "listening on" 1 && wait_for 10 log_has "device $1 open" 1 && return 0
+  fail "${2:-}ttygated starts: $(tail -3 "$LOG")"
+  kill "$GW_PID" 2>/dev/null
+  wait_exit "$GW_PID" 10 > /dev/null
+  return 1
+}
+# stop_gateway [NAME]: SIGTERM to the gateway, and one check (NAME in front of its name) that it
+# exits with status 0 within 20 s.
+stop_gateway() {
+  kill -TERM "$GW_PID"
+  wait_exit "$GW_PID" 20
+  rc=$?
+  check "${1:-}ttygated exits 0 after SIGTERM" "status $rc: $(tail -3 "$LOG")" [ $rc = 0 ]
+}

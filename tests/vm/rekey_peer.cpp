@@ -27,12 +27,9 @@
 
 #include "ktls/kernel_channel.hpp"
 #include "ktls/offload.hpp"
+#include "ktls/record_socket.hpp"
 #include "ktls/secrets.hpp"
 #include "ktls/tls_context.hpp"
-
-#ifndef SOL_TLS
-#define SOL_TLS 282
-#endif
 
 using namespace ttygate;
 using namespace ttygate::ktls;
@@ -45,19 +42,7 @@ int usage() {
 }
 
 bool send_record(int fd, std::uint8_t type, const std::vector<std::uint8_t>& payload) {
-  iovec iov{const_cast<std::uint8_t*>(payload.data()), payload.size()};
-  alignas(cmsghdr) unsigned char control[CMSG_SPACE(1)]{};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_TLS;
-  c->cmsg_type = TLS_SET_RECORD_TYPE;
-  c->cmsg_len = CMSG_LEN(1);
-  *CMSG_DATA(c) = type;
-  return ::sendmsg(fd, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(payload.size());
+  return send_tls_record(fd, type, std::as_bytes(std::span(payload))) == static_cast<ssize_t>(payload.size());
 }
 
 bool send_all(int fd, std::string_view text) {

@@ -26,7 +26,6 @@ tamper_rejected() {
   grep -q 'flipped record 4' proxy.out && grep -q 'closed: a record failed authentication.*Bad message' "$LOG"
 }
 refused() { [ "$1" != 0 ] && [ "$1" != 124 ] && grep -q 'refused: unknown client key' "$LOG"; }
-clean_exit() { [ "$1" = 0 ] && grep -q 'closed: gateway shutting down' "$LOG"; }
 stayed_in_kernel() { ! grep -q 'TLS in user space' "$LOG"; }
 
 # ---------------------------------------------------------------- keys, config, device
@@ -48,20 +47,9 @@ listen = ["127.0.0.1:$PORT"]
 [tls]
 kernel = "auto"
 EOF
-ttygated --config gw.toml --add-client phone.crt --name phone --role control > add.out 2>&1
-check "provisioning pins the phone" "$(cat add.out)" grep -q "added phone (control)" add.out
+pin_client phone
 
-ptytap --link $W/tty --tap tap > ptytap.out 2>&1 &
-TAP_PID=$!
-wait_for 10 test -L $W/tty || { fail "ptytap: no device: $(cat ptytap.out)"; exit 1; }
-
-GW_PID=
-start_gateway() {
-  LOG=$W/gw-$1.log
-  ttygated --config gw.toml > "$LOG" 2>&1 &
-  GW_PID=$!
-  wait_for 20 log_has "listening on" 1 && wait_for 10 log_has "device $W/tty open" 1
-}
+start_tap
 
 # client SUITE WHO [--port P] ARGS...: openssl s_client to the gateway (or to port P) with WHO's
 # certificate. Always run in the background: it execs.
@@ -76,12 +64,8 @@ client() {
 # ---------------------------------------------------------------- one suite
 run_suite() {
   S=$1
-  if ! start_gateway "$S"; then
-    fail "$S ttygated starts: $(tail -3 "$LOG")"
-    kill $GW_PID 2>/dev/null
-    wait_exit $GW_PID 10
-    return
-  fi
+  LOG=$W/gw-$S.log
+  start_gateway $W/tty "$S " || return
   check "$S ttygated probed kernel TLS" "$(head -3 "$LOG")" log_has "Kernel TLS available" 1
 
   # 1. Client close_notify. The client sends 64 KiB through a fifo as soon as its handshake
@@ -154,14 +138,12 @@ run_suite() {
   check "$S 2 MiB client to device byte-exact" "device got $(size up4) bytes" cmp -s big up4
   check "$S 2 MiB device to client byte-exact" "client got $(size echo4) bytes" cmp -s big echo4
   check "$S 2 MiB session in kernel TLS" "$(grep relaying "$LOG")" log_has "as control, TLS in kernel space" 3
-  kill -TERM $GW_PID
+  stop_gateway "$S "
+  check "$S the gateway closes the session as it shuts down" "$(grep closed: "$LOG")" \
+    log_has "closed: gateway shutting down" 1
   wait_exit $c 20
   rc=$?
   check "$S gateway close_notify: s_client ends cleanly" "status $rc: $(cat client4.err)" [ $rc = 0 ]
-  wait_exit $GW_PID 20
-  rc=$?
-  check "$S gateway exits 0 after SIGTERM" "status $rc: $(tail -3 "$LOG")" \
-    clean_exit $rc
   check "$S no session stayed in user space" "$(grep 'user space' "$LOG")" \
     stayed_in_kernel
 }

@@ -38,15 +38,9 @@ auto_guard_ms = 500
 kernel = "auto"
 EOF
 
-ptytap --link $W/tty --tap tap > ptytap.out 2>&1 &
-TAP_PID=$!
-wait_for 10 test -L $W/tty || { fail "ptytap: no device: $(cat ptytap.out)"; exit 1; }
-TTYGATE_FAKE_BUTTON=$W/button ttygated --config gw.toml > "$LOG" 2>&1 &
-GW_PID=$!
-if ! wait_for 20 log_has "device $W/tty open" 1 || ! wait_for 10 listening $PORT; then
-  fail "ttygated starts: $(tail -3 "$LOG")"
-  exit 1
-fi
+start_tap
+export TTYGATE_FAKE_BUTTON=$W/button  # a FIFO that stands in for the GPIO line: a byte is a press
+start_gateway $W/tty || exit 1
 check "kernel TLS available" "$(head -3 "$LOG")" log_has "Kernel TLS available" 1
 
 # ---------------------------------------------------------------- pairing
@@ -112,10 +106,7 @@ resume 1 paired.sess resumed1.sess
 resume 2 resumed1.sess resumed2.sess
 check "no session stayed in user space" "$(grep 'user space' "$LOG")" eval '! grep -q "TLS in user space" "$LOG"'
 
-kill -TERM $GW_PID
-wait_exit $GW_PID 20
-rc=$?
-check "ttygated exits 0 after SIGTERM" "status $rc: $(tail -3 "$LOG")" [ $rc = 0 ]
+stop_gateway
 show_log_if_failed
 kill $TAP_PID 2>/dev/null
 exit 0

@@ -65,18 +65,12 @@ listen = ["127.0.0.1:$PORT"]
 kernel = "auto"
 rekey_after_bytes = 524288
 EOF
-ttygated --config gw.toml --add-client phone.crt --name phone --role control > add.out 2>&1
-check "provisioning pins the phone" "$(cat add.out)" grep -q "added phone (control)" add.out
+pin_client phone
 
-ptytap --link $W/tty --tap tap > ptytap.out 2>&1 &
-TAP_PID=$!
-wait_for 10 test -L $W/tty || { fail "ptytap: no device: $(cat ptytap.out)"; exit 1; }
+start_tap
 
 LOG=$W/gw.log
-ttygated --config gw.toml > "$LOG" 2>&1 &
-GW_PID=$!
-wait_for 20 log_has "listening on" 1 && wait_for 10 log_has "device $W/tty open" 1 ||
-  { fail "ttygated starts: $(tail -3 "$LOG")"; exit 1; }
+start_gateway $W/tty || exit 1
 if [ "$KERNEL" = new ]; then
   check "the probe finds that the kernel re-keys" "$(grep 'Kernel TLS' "$LOG")" \
     log_has "Kernel TLS re-keys in place" 1
@@ -282,10 +276,7 @@ for S in TLS_AES_128_GCM_SHA256 TLS_AES_256_GCM_SHA384 TLS_CHACHA20_POLY1305_SHA
 done
 info "tls_stat $(grep -e Rekey -e Decrypt /proc/net/tls_stat | tr -s ' \t\n' ' ')"
 
-kill -TERM $GW_PID
-wait_exit $GW_PID 20
-rc=$?
-check "ttygated exits 0 after SIGTERM" "status $rc: $(tail -3 "$LOG")" [ $rc = 0 ]
+stop_gateway
 show_log_if_failed
 kill $TAP_PID 2>/dev/null
 exit 0

@@ -38,15 +38,9 @@ name = "uart"
 device = "$TTY"
 listen = ["127.0.0.1:$PORT"]
 CONF
-ttygated --config gw.toml --add-client phone.crt --name phone --role control > add.out 2>&1 ||
-  { fail "provisioning: $(cat add.out)"; exit 1; }
+pin_client phone || exit 1
 LOG=$W/gw.log
-ttygated --config gw.toml > "$LOG" 2>&1 &
-GW_PID=$!
-if ! wait_for 20 log_has "device $TTY open" 1; then
-  fail "ttygated opens $TTY: $(tail -3 "$LOG")"
-  exit 1
-fi
+start_gateway $TTY || exit 1
 MODEM_LOOP_PROBE=1 modem_loop $TTY on > loop.out 2>&1 || fail "loopback on $TTY: $(cat loop.out)"
 info "modem_loop $TTY on: $(cat loop.out)"
 check "no RFC 2217 session, no modem polling" "$(grep -i 'modem' "$LOG")" sh -c "! grep -q 'polling the modem lines' $LOG"
@@ -112,8 +106,7 @@ after_mask=$(messages out | sed -n '/^fffa2c6f00fff0$/,$p' | grep -c '^fffa2c6b'
 check "with the mask at 0 nothing more is reported" "$after_mask notifications after the mask" \
   test "$(messages out | grep -c '^fffa2c6f00fff0$')" = 1 -a "$after_mask" = 0
 
-kill $GW_PID 2>/dev/null
-wait_exit $GW_PID 10 > /dev/null
+stop_gateway
 modem_loop $TTY off > /dev/null 2>&1
 info "scenario took $(awk -v s="$started" -v e="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN {printf "%.1f", e - s}') s"
 show_log_if_failed

@@ -53,15 +53,8 @@ line = $LINE
 active_low = true
 debounce_ms = $DEBOUNCE_MS
 EOF
-ptytap --link $W/tty --tap tap > ptytap.out 2>&1 &
-TAP_PID=$!
-wait_for 10 test -L $W/tty || { fail "ptytap: no device: $(cat ptytap.out)"; exit 1; }
-ttygated --config gw.toml > "$LOG" 2>&1 &
-GW_PID=$!
-if ! wait_for 20 log_has "device $W/tty open" 1; then
-  fail "ttygated starts: $(tail -3 "$LOG")"
-  exit 1
-fi
+start_tap
+start_gateway $W/tty || exit 1
 check "ttygated watches the gpiochip line" "$(grep -i button "$LOG")" \
   log_has "Pairing button: /dev/$CHIP line $LINE" 1
 
@@ -92,10 +85,7 @@ sleep 2  # the bounce at release has settled too
 check "the bouncy press and release count as one press" "$(grep -i pairing "$LOG")" \
   [ "$(log_count "Pairing button pressed")" = 1 ]
 
-kill -TERM $GW_PID
-wait_exit $GW_PID 20
-rc=$?
-check "ttygated exits 0 after SIGTERM" "status $rc: $(tail -3 "$LOG")" [ $rc = 0 ]
+stop_gateway
 show_log_if_failed
 kill $TAP_PID 2>/dev/null
 echo 0 > $CFS/live && rmdir $CFS/bank0 $CFS
