@@ -59,12 +59,7 @@ for c in "alice control" "bob monitor"; do
     { fail "provisioning $1: $(cat add.out)"; exit 1; }
 done
 LOG=$W/gw.log
-ttygated --config gw.toml > "$LOG" 2>&1 &
-GW_PID=$!
-if ! wait_for 20 log_has "device $TTY open" 1; then
-  fail "ttygated opens $TTY: $(tail -3 "$LOG")"
-  exit 1
-fi
+start_gateway "$TTY" || exit 1
 check "no RFC 2217 session, no polling of the error counters" "$(grep -i 'polled\|polling' "$LOG")" \
   sh -c "! grep -q 'error counters' $LOG"
 
@@ -128,7 +123,6 @@ kill $A_PID $B_PID 2>/dev/null
 for p in $A_PID $B_PID; do wait_exit $p 20 > /dev/null; done
 check "polling stops when no session asks any more" "$(grep -i 'error counters' "$LOG")" \
   wait_for 20 log_has 'uart: line error counters no longer polled' 1
-kill $GW_PID 2>/dev/null
-wait_exit $GW_PID 10 > /dev/null
+stop_gateway
 info "scenario took $(awk -v s="$started" -v e="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN {printf "%.1f", e - s}') s"
 show_log_if_failed
