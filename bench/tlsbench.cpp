@@ -506,7 +506,7 @@ Args parse(int argc, char** argv) {
     std::string k = argv[i];
     if (k.rfind("--", 0) != 0) throw std::runtime_error("unexpected argument " + k);
     k = k.substr(2);
-    bool flag = k == "plain" || k == "resume";
+    bool flag = k == "plain" || k == "resume" || k == "retry";
     a[k] = flag ? "1" : (i + 1 < argc ? argv[++i] : "");
   }
   return a;
