@@ -7,8 +7,9 @@
 //   tlsbench handshake  --port P  TLS  --seconds S [--concurrency C] [--resume] --pids A,B
 //   tlsbench idle       --port P [TLS] --sessions N [--warmup N] --pids A,B
 //   tlsbench fanout     --port P [TLS] --sessions N --frames F --interval-us U --ctl SOCK
-//   tlsbench storm      --port P  TLS  --sessions N [--resume] [--pids A,B] [--tick-ms 50] [--deadline-s 10]
-//                                                     N clients reconnecting at once
+//   tlsbench storm      --port P  TLS  --sessions N [--resume] [--retry] [--pids A,B] [--tick-ms 50] [--deadline-s 10]
+//                                                     N clients reconnecting at once (--retry: a failed
+//                                                     attempt is tried again, backing off like ttygate-client)
 // TLS = --cert FILE --key FILE [--server-cert FILE (pinned)] [--groups P-256 (OpenSSL list:
 // X25519 is what ttygate-client offers first)]; or --plain for raw TCP.
 // Each prints one JSON object on stdout; the exit status is non-zero only when the run could not
@@ -314,6 +315,7 @@ int cmd_storm(const Args& a) {
   StormOptions o;
   o.sessions = static_cast<int>(num(a, "sessions", 1000));
   o.resume = a.count("resume") > 0;
+  o.retry = a.count("retry") > 0;
   if (auto v = arg(a, "tick-ms"); !v.empty()) o.tick_ms = std::stod(v);
   if (auto v = arg(a, "deadline-s"); !v.empty()) o.deadline_s = std::stod(v);
   if (auto v = arg(a, "timeout-s"); !v.empty()) o.timeout_s = std::stod(v);
@@ -341,12 +343,15 @@ int cmd_storm(const Args& a) {
   auto ms = [](std::uint64_t from, std::uint64_t to) { return static_cast<double>(to - from) / 1e6; };
   std::vector<double> relaying_s, connect_ms, handshake_ms, first_byte_ms, dial_ms;
   std::map<std::string, int> failures;
-  double offered = 0, resumed = 0, handshaken = 0, last_handshake_s = 0;
+  double offered = 0, resumed = 0, handshaken = 0, last_handshake_s = 0, attempts = 0, retried = 0, most_attempts = 0;
   for (const StormClient& c : storm.clients()) {
     dial_ms.push_back(ms(t0, c.started));
     offered += c.offered_ticket;
     resumed += c.resumed;
-    if (c.connected) connect_ms.push_back(ms(c.started, c.connected));
+    attempts += c.attempts;
+    retried += c.attempts > 1;
+    most_attempts = std::max(most_attempts, static_cast<double>(c.attempts));
+    if (c.connected) connect_ms.push_back(ms(c.attempt_started, c.connected));
     if (c.handshaken) {
       ++handshaken;
       handshake_ms.push_back(ms(c.connected, c.handshaken));
@@ -358,8 +363,9 @@ int cmd_storm(const Args& a) {
     }
     if (!c.error.empty()) ++failures[c.error];
   }
-  std::string failed_why;
+  std::string failed_why, retry_why;
   for (auto& [why, count] : failures) failed_why += (failed_why.empty() ? "" : "; ") + std::to_string(count) + " x " + why;
+  for (auto& [why, count] : storm.retried_for()) retry_why += (retry_why.empty() ? "" : "; ") + std::to_string(count) + " x " + why;
   const std::size_t n = storm.clients().size();
   Json j;
   j.add("sessions", static_cast<double>(n)).add("groups", ctx.options().groups).add("resume", o.resume)
@@ -367,6 +373,9 @@ int cmd_storm(const Args& a) {
       .add("reused", resumed).add("handshakes", handshaken).add("relaying", static_cast<double>(relaying_s.size()))
       .add("failed", static_cast<double>(n - relaying_s.size())).add("failures", failed_why)
       .add("why", failures.empty() ? std::string() : failures.begin()->first)
+      // --retry: every attempt, the clients that needed more than one, and why attempts failed.
+      .add("retry", o.retry).add("attempts", attempts).add("retries", attempts - static_cast<double>(n))
+      .add("clients_retried", retried).add("most_attempts", most_attempts).add("retried_for", retry_why)
       .add("t50_s", time_to(relaying_s, n, 0.5)).add("t90_s", time_to(relaying_s, n, 0.9))
       .add("t99_s", time_to(relaying_s, n, 0.99)).add("all_relaying_s", time_to(relaying_s, n, 1.0))
       .add("handshakes_s", last_handshake_s).add("dial_spread_ms", percentile(dial_ms, 1.0))
@@ -503,7 +512,7 @@ Args parse(int argc, char** argv) {
     std::string k = argv[i];
     if (k.rfind("--", 0) != 0) throw std::runtime_error("unexpected argument " + k);
     k = k.substr(2);
-    bool flag = k == "plain" || k == "resume";
+    bool flag = k == "plain" || k == "resume" || k == "retry";
     a[k] = flag ? "1" : (i + 1 < argc ? argv[++i] : "");
   }
   return a;

@@ -164,7 +164,7 @@ std::optional<std::string> Gateway::admission(const ktls::Pin& pin, const Relay&
   if (!relay.device_open()) return client->name + ": port " + relay.port().name + " has no device right now";
   if (client->role == Role::control && relay.controller_busy())
     return client->name + ": port " + relay.port().name + " is exclusive and already has a control session";
-  return session_cap(count_sessions(pin, relay), config_.limits.max_sessions, config_.limits.max_sessions_per_client,
+  return session_cap(tally_.counts(pin, relay), config_.limits.max_sessions, config_.limits.max_sessions_per_client,
                      relay.port().name, client->name);
 }
 

@@ -86,6 +86,7 @@ class Gateway final : public ktls::PeerPolicy, public ktls::AlpnPolicy, public S
   void session_relaying(const Session& session) override { events_->session_added(session); }
   void session_closed(Session& session) override;
   std::span<std::byte> scratch() override { return scratch_; }
+  SessionTally& tally() override { return tally_; }
   Session* session(std::uint64_t id);
   std::size_t session_count() const { return sessions_.size(); }
   const std::map<std::uint64_t, std::unique_ptr<Session>>& sessions() const { return sessions_; }
@@ -173,7 +174,6 @@ class Gateway final : public ktls::PeerPolicy, public ktls::AlpnPolicy, public S
   // Lock-out limits (gateway_limits.cpp, docs/threat-model.md).
   void make_room_for_handshake();
   void resume_accepting();
-  SessionCounts count_sessions(const ktls::Pin& pin, const Relay& relay) const;
   void flush_refusals_periodically();
   void flush_store_periodically();
   void flush_store();
@@ -192,6 +192,7 @@ class Gateway final : public ktls::PeerPolicy, public ktls::AlpnPolicy, public S
   Op store_flush_;
   Op heap_trim_;
   std::vector<Port> ports_;
+  SessionTally tally_;  // before sessions_: their tokens refer to it
   std::map<std::uint64_t, std::unique_ptr<Session>> sessions_;
   std::uint64_t next_session_id_ = 1;
   unsigned handshaking_ = 0;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// The gateway's lock-out limits: eviction at max_handshakes, session counts for the session
-// caps, and rate-limited refusal lines. The rules themselves are in admission_limits.hpp; the
-// policy is described in docs/threat-model.md ("Lock-out").
+// The gateway's lock-out limits: eviction at max_handshakes and rate-limited refusal lines. The
+// rules themselves are in admission_limits.hpp, the session caps' counts in session_tally.hpp;
+// the policy is described in docs/threat-model.md ("Lock-out").
 #include <vector>
 
 #include "common/log.hpp"
@@ -39,16 +39,6 @@ void Gateway::resume_accepting() {
   handshake_grace_.reset();
   log::info("Resuming accept");
   for_each_listener([](Listener& listener) { listener.resume(); });
-}
-
-SessionCounts Gateway::count_sessions(const ktls::Pin& pin, const Relay& relay) const {
-  SessionCounts counts;
-  for (const auto& [id, session] : sessions_) {
-    if (!session->relaying()) continue;
-    if (&session->relay() == &relay) ++counts.on_port;
-    if (session->pin() == pin) ++counts.of_client;
-  }
-  return counts;
 }
 
 // One line per cause per interval: the reason is the cause (a fixed text, or OpenSSL's reason).

@@ -91,6 +91,7 @@ void Session::on_established() {
   if (!stayed.empty()) log::debug(who() + ": staying in user space: " + stayed);
   channel_ = std::move(*channel);
   state_ = State::relaying;
+  relaying_count_ = host_.tally().count(relay_, pin_);
   since_ = std::time(nullptr);
   last_payload_ = std::chrono::steady_clock::now();
   arm_key_age_timer();
@@ -383,6 +384,7 @@ void Session::close(std::string_view reason) {
   }
   leave_handshake();
   state_ = State::closed;
+  relaying_count_.release();
   input_wait_.reset();
   output_wait_.reset();
   key_age_timer_.reset();

@@ -37,6 +37,7 @@
 #include "daemon/listener.hpp"
 #include "daemon/loop.hpp"
 #include "daemon/relay.hpp"
+#include "daemon/session_tally.hpp"
 #include "ktls/channel.hpp"
 #include "ktls/pairing_protocol.hpp"
 #include "ktls/pin.hpp"
@@ -54,6 +55,8 @@ class SessionHost {
   virtual const ktls::KernelTlsSupport& kernel_tls() const = 0;
   // One TLS record of plaintext, shared by every session (all run on one thread).
   virtual std::span<std::byte> scratch() = 0;
+  // Relaying sessions per port and per client: a session is counted exactly while it relays.
+  virtual SessionTally& tally() = 0;
   // Right after the handshake: is the client still admitted, with the role it was admitted
   // with, and can the port take it? The host logs why not.
   virtual bool admit_established(const Session& session) = 0;
@@ -180,6 +183,7 @@ class Session final : public RelaySubscriber, private ComPortOutput {
   ktls::Pin pin_{};
   Role role_ = Role::monitor;
   bool counted_as_handshake_ = true;  // in the gateway's concurrent-handshake count
+  SessionTally::Token relaying_count_;  // held exactly while relaying (the session caps)
   Op handshake_timer_;
   Op hello_timer_;  // until the whole ClientHello arrived
   const std::chrono::steady_clock::time_point accepted_ = std::chrono::steady_clock::now();

@@ -41,21 +41,54 @@ struct FakeHost final : SessionHost, ktls::PeerPolicy {
   std::vector<std::string> events;
   std::vector<ktls::pairing::Step> exchange_ends;
   std::function<void(Session&)> on_candidate;
+  SessionTally tally_;  // before sessions: their tokens refer to it
   std::vector<std::unique_ptr<Session>> sessions;
+  // Whose counts every hook checks against a walk over every session.
+  const Relay* watched_relay = nullptr;
+  ktls::Pin watched_pin{};
 
   explicit FakeHost(Loop& loop) : loop_(loop) {}
   Loop& loop() override { return loop_; }
   const Config& config() const override { return config_; }
   const ktls::KernelTlsSupport& kernel_tls() const override { return kernel_; }
   std::span<std::byte> scratch() override { return scratch_; }
+  SessionTally& tally() override { return tally_; }
+
+  // The session caps' counts the way the gateway once got them: walking every session.
+  SessionCounts walk(const ktls::Pin& pin, const Relay& relay) const {
+    SessionCounts counts;
+    for (const auto& s : sessions) {
+      if (!s->relaying()) continue;
+      if (&s->relay() == &relay) ++counts.on_port;
+      if (s->pin() == pin) ++counts.of_client;
+    }
+    return counts;
+  }
+  void expect_tally_matches_walk() const {
+    if (!watched_relay) return;
+    SessionCounts kept = tally_.counts(watched_pin, *watched_relay);
+    SessionCounts walked = walk(watched_pin, *watched_relay);
+    EXPECT_EQ(kept.on_port, walked.on_port);
+    EXPECT_EQ(kept.of_client, walked.of_client);
+    EXPECT_EQ(tally_.total(), static_cast<std::size_t>(std::count_if(
+                                  sessions.begin(), sessions.end(), [](const auto& s) { return s->relaying(); })));
+  }
+
   bool admit_established(const Session&) override {
     events.push_back("admit_established");
+    expect_tally_matches_walk();
     return still_admitted;
   }
   std::string client_name(const ktls::Pin&) const override { return "phone"; }
   void handshake_finished(const Peer&) override { events.push_back("handshake_finished"); }
-  void session_relaying(const Session&) override { events.push_back("relaying"); }
-  void session_closed(Session&) override { events.push_back("closed"); }
+  void session_relaying(const Session&) override {
+    events.push_back("relaying");
+    expect_tally_matches_walk();
+  }
+  void session_closed(Session&) override {
+    events.push_back("closed");
+    expect_tally_matches_walk();
+  }
   void pairing_candidate(Session& s) override {
     events.push_back("candidate");
     if (on_candidate) on_candidate(s);
@@ -92,10 +125,13 @@ class ASession : public ::testing::Test {
     port_.name = "toy";
     ASSERT_TRUE(test_support::adopt_socket_device(relay_, device_));
     host_.config_.limits.handshake_timeout = 2000ms;
+    host_.watched_relay = &relay_;
+    host_.watched_pin = client_pin_;
   }
 
   // A session on one end of a socketpair, a TLS client on the other, both started.
-  Session& connect() {
+  Session& connect() { return connect(relay_); }
+  Session& connect(Relay& relay) {
     int fds[2];
     EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
     peer_ = UniqueFd(fds[1]);
@@ -106,7 +142,7 @@ class ASession : public ::testing::Test {
     SSL_set_connect_state(client_.get());
     auto handshake = Handshake::accept(server_ctx_.get(), UniqueFd(fds[0]));
     EXPECT_TRUE(handshake);
-    auto& s = *host_.sessions.emplace_back(std::make_unique<Session>(host_, relay_, 1, std::move(*handshake), Peer{}));
+    auto& s = *host_.sessions.emplace_back(std::make_unique<Session>(host_, relay, 1, std::move(*handshake), Peer{}));
     s.start(host_.config_.limits.handshake_timeout, host_.config_.limits.hello_timeout);
     return s;
   }
@@ -122,6 +158,12 @@ class ASession : public ::testing::Test {
       loop_.run_once(5ms);
     }
   }
+  // Keeps the current client connected while connect() starts another.
+  void keep_client() {
+    kept_clients_.push_back(std::move(client_));
+    kept_peers_.push_back(std::move(peer_));
+  }
+  SessionCounts counted() const { return host_.tally_.counts(client_pin_, relay_); }
   bool has(const std::string& event) const {
     return std::find(host_.events.begin(), host_.events.end(), event) != host_.events.end();
   }
@@ -151,6 +193,8 @@ class ASession : public ::testing::Test {
   UniqueFd device_, peer_;
   SslPtr client_;
   std::string received_;
+  std::vector<SslPtr> kept_clients_;
+  std::vector<UniqueFd> kept_peers_;
 };
 
 TEST_F(ASession, OfAKnownClientRelaysAfterItsHandshake) {
@@ -331,6 +375,98 @@ TEST_F(ASession, OfAPairingCandidateClosesWhenItLeaves) {
   peer_.reset();
   until([&] { return s.state() == Session::State::closed; });
   EXPECT_EQ(host_.events.back(), "closed");
+}
+
+// The session caps (max_sessions, max_sessions_per_client) read a tally kept as sessions start
+// and stop relaying. Every hook of the fake host also checks it against a walk over every
+// session, so each test above checks it on its own path too.
+TEST_F(ASession, IsCountedForItsPortAndItsClientExactlyWhileItRelays) {
+  host_.known[client_pin_] = Role::monitor;
+  Session& s = connect();
+  EXPECT_EQ(counted().of_client, 0u);  // a handshake is not a session yet
+  until([&] { return s.relaying(); });
+  EXPECT_EQ(counted().on_port, 1u);
+  EXPECT_EQ(counted().of_client, 1u);
+  // The gateway's own closes (an administrator, eviction, a removed or re-roled client, a
+  // retired port, shutdown) all end here.
+  s.close("disconnected by an administrator");
+  EXPECT_EQ(counted().on_port, 0u);
+  EXPECT_EQ(counted().of_client, 0u);
+  EXPECT_EQ(host_.tally_.total(), 0u);
+}
+
+TEST_F(ASession, CountsEverySessionOfAClientAndEachOnlyOnItsOwnPort) {
+  PortConfig bus;
+  bus.name = "bus";
+  Relay other(loop_, bus);
+  host_.known[client_pin_] = Role::monitor;
+  Session& a = connect();
+  until([&] { return a.relaying(); });
+  keep_client();
+  Session& b = connect();
+  until([&] { return b.relaying(); });
+  keep_client();
+  Session& c = connect(other);
+  until([&] { return c.relaying(); });
+  EXPECT_EQ(counted().on_port, 2u);
+  EXPECT_EQ(counted().of_client, 3u);
+  EXPECT_EQ(host_.tally_.counts(client_pin_, other).on_port, 1u);
+  host_.expect_tally_matches_walk();
+  a.close("evicted");
+  EXPECT_EQ(counted().on_port, 1u);
+  EXPECT_EQ(counted().of_client, 2u);
+  host_.sessions.clear();  // destroyed while relaying, as at the gateway's end
+  EXPECT_EQ(counted().on_port, 0u);
+  EXPECT_EQ(counted().of_client, 0u);
+  EXPECT_EQ(host_.tally_.counts(client_pin_, other).on_port, 0u);
+  EXPECT_EQ(host_.tally_.total(), 0u);
+}
+
+TEST_F(ASession, IsNoLongerCountedOnceItsPeerClosesTheSession) {
+  host_.known[client_pin_] = Role::control;
+  Session& s = connect();
+  until([&] { return s.relaying(); });
+  ASSERT_EQ(counted().of_client, 1u);
+  SSL_shutdown(client_.get());
+  until([&] { return s.state() == Session::State::closed; });
+  EXPECT_EQ(counted().on_port, 0u);
+  EXPECT_EQ(counted().of_client, 0u);
+}
+
+TEST_F(ASession, IsNoLongerCountedOnceItsDeviceIsLost) {
+  host_.known[client_pin_] = Role::control;
+  Session& s = connect();
+  until([&] { return s.relaying(); });
+  ASSERT_EQ(counted().on_port, 1u);
+  device_.reset();  // the tty went away: the relay closes its sessions
+  until([&] { return s.state() == Session::State::closed; });
+  EXPECT_EQ(counted().on_port, 0u);
+  EXPECT_EQ(counted().of_client, 0u);
+}
+
+TEST_F(ASession, IsNeverCountedWhenRefusedInOrAfterItsHandshake) {
+  Session& unknown = connect();  // refused inside the handshake
+  until([&] { return unknown.state() == Session::State::closed; });
+  EXPECT_EQ(host_.tally_.total(), 0u);
+  host_.known[client_pin_] = Role::control;
+  host_.still_admitted = false;  // refused after it
+  Session& late = connect();
+  until([&] { return late.state() == Session::State::closed; });
+  EXPECT_EQ(counted().on_port, 0u);
+  EXPECT_EQ(counted().of_client, 0u);
+  EXPECT_EQ(host_.tally_.total(), 0u);
+}
+
+TEST_F(ASession, OfAPairingCandidateIsCountedOnlyFromItsVerdictOn) {
+  host_.window_open = true;
+  Session& s = connect();
+  until([&] { return s.state() == Session::State::pairing; });
+  EXPECT_EQ(counted().of_client, 0u);
+  s.paired(Role::control);
+  EXPECT_EQ(counted().on_port, 1u);
+  EXPECT_EQ(counted().of_client, 1u);
+  s.close("pairing client removed");
+  EXPECT_EQ(counted().of_client, 0u);
 }
 
 // The committed-code exchange, run through the session with the client's half of the protocol.
