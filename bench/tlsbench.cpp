@@ -344,12 +344,17 @@ int cmd_storm(const Args& a) {
   std::vector<double> relaying_s, connect_ms, handshake_ms, first_byte_ms, dial_ms;
   std::map<std::string, int> failures;
   double offered = 0, resumed = 0, handshaken = 0, last_handshake_s = 0, attempts = 0, retried = 0, most_attempts = 0;
+  // Clients in on their first attempt: the ticket they offered was never spent by an attempt the
+  // gateway evicted (tickets are single-use), so each must have resumed.
+  double first_try_offered = 0, first_try_reused = 0;
   for (const StormClient& c : storm.clients()) {
     dial_ms.push_back(ms(t0, c.started));
     offered += c.offered_ticket;
     resumed += c.resumed;
     attempts += c.attempts;
     retried += c.attempts > 1;
+    first_try_offered += c.attempts == 1 && c.offered_ticket;
+    first_try_reused += c.attempts == 1 && c.resumed;
     most_attempts = std::max(most_attempts, static_cast<double>(c.attempts));
     if (c.connected) connect_ms.push_back(ms(c.attempt_started, c.connected));
     if (c.handshaken) {
@@ -376,6 +381,7 @@ int cmd_storm(const Args& a) {
       // --retry: every attempt, the clients that needed more than one, and why attempts failed.
       .add("retry", o.retry).add("attempts", attempts).add("retries", attempts - static_cast<double>(n))
       .add("clients_retried", retried).add("most_attempts", most_attempts).add("retried_for", retry_why)
+      .add("first_try_offered", first_try_offered).add("first_try_reused", first_try_reused)
       .add("t50_s", time_to(relaying_s, n, 0.5)).add("t90_s", time_to(relaying_s, n, 0.9))
       .add("t99_s", time_to(relaying_s, n, 0.99)).add("all_relaying_s", time_to(relaying_s, n, 1.0))
       .add("handshakes_s", last_handshake_s).add("dial_spread_ms", percentile(dial_ms, 1.0))
