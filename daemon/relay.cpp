@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "daemon/relay.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "common/log.hpp"
@@ -46,6 +50,9 @@ void Relay::open_device() {
 
 void Relay::adopt_device(UniqueFd tty) {
   tty_ = std::move(tty);
+  // write_now() must never block the loop, whoever opened the device.
+  if (int flags = ::fcntl(tty_.get(), F_GETFL); flags >= 0 && !(flags & O_NONBLOCK))
+    ::fcntl(tty_.get(), F_SETFL, flags | O_NONBLOCK);
   line_.adopt(tty_.get());
   arm_read();
 }
@@ -68,11 +75,25 @@ void Relay::on_read(int res) {
 
 bool Relay::to_device(std::span<const std::byte> data, RelaySubscriber& from) {
   if (!tty_) return true;  // device gone: input is discarded, the session is being closed
+  if (inflight_.empty() && pending_.empty()) data = data.subspan(write_now(data));
+  if (data.empty()) return true;
   pending_.insert(pending_.end(), data.begin(), data.end());
   if (inflight_.empty()) start_write();
   if (pending_.size() + inflight_.size() - inflight_done_ < kDeviceQueueLimit) return true;
   if (std::find(blocked_.begin(), blocked_.end(), &from) == blocked_.end()) blocked_.push_back(&from);
   return false;
+}
+
+// With nothing queued ahead of it, input goes to the tty at once: one write(2) on the
+// non-blocking fd, where an io_uring write would complete inline at the next submission and
+// its completion would cost the loop one more io_uring_enter per frame. Whatever the tty does
+// not take (a full buffer, an error) is queued and written by io_uring as before, which also
+// meets any error again and handles it in on_write().
+std::size_t Relay::write_now(std::span<const std::byte> data) {
+  ssize_t n;
+  do n = ::write(tty_.get(), data.data(), data.size());
+  while (n < 0 && errno == EINTR);
+  return n > 0 ? static_cast<std::size_t>(n) : 0;
 }
 
 void Relay::start_write() {

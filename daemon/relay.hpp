@@ -4,8 +4,9 @@
 // Device output is read with io_uring and fanned out to every attached session; each session
 // queues what its peer can't take yet and is dropped past its buffer limit, so one slow reader
 // never stalls the device or the others. Input from control sessions is written to the device
-// in order; when the device falls behind, sessions stop reading from the network (TCP pushes
-// back on the client) until the device queue drains.
+// in order: straight away with write(2) when nothing is queued (the device fd is non-blocking),
+// else queued and written with io_uring; when the device falls behind, sessions stop reading
+// from the network (TCP pushes back on the client) until the device queue drains.
 //
 // If the device disappears or hangs up (EIO, HUP), every session on it is closed and the device
 // is reopened with exponential backoff; the daemon keeps running.
@@ -78,6 +79,7 @@ class Relay {
   void open_device();
   void arm_read();
   void on_read(int res);
+  std::size_t write_now(std::span<const std::byte> data);
   void start_write();
   void on_write(int res);
   void lose_device(const std::string& reason);

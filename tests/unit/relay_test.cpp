@@ -140,6 +140,28 @@ TEST_F(ARelay, WritesInputToTheDeviceInTheOrderItCame) {
   EXPECT_EQ(got, expected);
 }
 
+TEST_F(ARelay, WritesInputToTheDeviceAtOnceWhenNothingIsQueuedAhead) {
+  FakeSubscriber& writer = subscriber();
+  EXPECT_TRUE(relay_.to_device(bytes("AT+RESET\r"), writer));
+  // No turn of the loop: the bytes reached the device inside to_device().
+  EXPECT_EQ(drain_device(), "AT+RESET\r");
+  EXPECT_EQ(loop_.run_once(0ms), 0u);  // and nothing was left for io_uring to complete
+}
+
+TEST_F(ARelay, QueuesInputBehindUnwrittenInputEvenWhenTheDeviceHasRoomAgain) {
+  FakeSubscriber& writer = subscriber();
+  // The fixture's device was handed over blocking: far more than its buffer takes must neither
+  // block nor be lost; what it doesn't take at once is queued.
+  std::string big(256 * 1024, 'x');
+  for (std::size_t i = 0; i < big.size(); i += 1000) big[i] = static_cast<char>('A' + i / 1000 % 26);
+  EXPECT_FALSE(relay_.to_device(bytes(big), writer));
+  std::string got = drain_device();  // room again, before io_uring wrote the rest
+  ASSERT_LT(got.size(), big.size()) << "the device took everything at once: nothing to overtake";
+  relay_.to_device(bytes("END"), writer);
+  until([&] { return (got += drain_device()).size() == big.size() + 3; });
+  EXPECT_EQ(got, big + "END");
+}
+
 TEST_F(ARelay, PushesBackWhenTheDeviceLagsAndResumesOnceItDrains) {
   FakeSubscriber& writer = subscriber();
   FakeSubscriber& other = subscriber();
