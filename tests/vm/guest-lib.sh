@@ -50,6 +50,9 @@ wait_exit() {
   wait "$1"
 }
 # client_key NAME: a P-256 key and self-signed certificate, NAME.key and NAME.crt.
+# messages FILE: the RFC 2217 subnegotiations (IAC SB COM-PORT-OPTION ... IAC SE) in FILE, in hex,
+# one per line.
+messages() { od -An -tx1 -v "$1" | tr -d ' \n' | sed 's/fff0/fff0\n/g' | grep -o 'fffa2c.*fff0'; }
 client_key() {
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" \
     -out "$1.crt" -subj "/CN=$1" -days 2 2>/dev/null

@@ -15,8 +15,6 @@ TTY=/dev/ttyS1
 . /lib.sh
 started=$(cut -d' ' -f1 /proc/uptime)
 
-# The hex of a file, one Telnet subnegotiation (IAC SB ... IAC SE) per line.
-messages() { od -An -tx1 -v "$1" | tr -d ' \n' | sed 's/fff0/fff0\n/g' | grep -o 'fffa2c.*fff0'; }
 has_message() { messages out | grep -qx "$1"; }
 # stty_all WORD...: stty.out has every one of these settings, as whole words.
 stty_all() {

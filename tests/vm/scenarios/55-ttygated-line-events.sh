@@ -18,8 +18,6 @@ TTY=/dev/ttyS1
 . /lib.sh
 started=$(cut -d' ' -f1 /proc/uptime)
 
-# The hex of a file, one Telnet subnegotiation (IAC SB ... IAC SE) per line.
-messages() { od -An -tx1 -v "$1" | tr -d ' \n' | sed 's/fff0/fff0\n/g' | grep -o 'fffa2c.*fff0'; }
 count_of() { messages "$1" | grep -cx "$2" || true; }
 has_message() { [ "$(count_of "$1" "$2")" -ge 1 ]; }
 # Breaks the 8250 driver counted on ttyS1 (the line shows "brk:N" once N > 0).
