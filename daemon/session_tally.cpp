@@ -9,7 +9,6 @@ SessionTally::Token SessionTally::count(const Relay& relay, const ktls::Pin& pin
   auto of_client = by_client_.try_emplace(pin, 0).first;
   ++on_relay->second;
   ++of_client->second;
-  ++total_;
   return Token(*this, on_relay, of_client);
 }
 
@@ -20,13 +19,18 @@ SessionCounts SessionTally::counts(const ktls::Pin& pin, const Relay& relay) con
   return counts;
 }
 
+std::size_t SessionTally::total() const {
+  std::size_t total = 0;
+  for (const auto& [relay, count] : by_relay_) total += count;
+  return total;
+}
+
 void SessionTally::Token::release() {
   if (!tally_) return;
   // Iterators into std::map stay valid until their own element is erased, which only happens
   // when its count reaches zero: when no other token refers to it.
   if (--relay_->second == 0) tally_->by_relay_.erase(relay_);
   if (--client_->second == 0) tally_->by_client_.erase(client_);
-  --tally_->total_;
   tally_ = nullptr;
 }
 

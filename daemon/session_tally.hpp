@@ -59,12 +59,12 @@ class SessionTally {
   [[nodiscard]] Token count(const Relay& relay, const ktls::Pin& pin);
   // Relaying sessions on `relay` and of `pin` (on every port).
   SessionCounts counts(const ktls::Pin& pin, const Relay& relay) const;
-  std::size_t total() const { return total_; }
+  // Relaying sessions in all (each relays on exactly one port).
+  std::size_t total() const;
 
  private:
   ByRelay by_relay_;
   ByClient by_client_;
-  std::size_t total_ = 0;
 };
 
 }  // namespace ttygate::daemon

@@ -6,8 +6,6 @@
 #include "daemon/line_events.hpp"
 
 #include <gtest/gtest.h>
-#include <pty.h>
-#include <termios.h>
 
 #include <cerrno>
 #include <chrono>
@@ -18,6 +16,7 @@
 #include "common/unique_fd.hpp"
 #include "daemon/com_port.hpp"
 #include "daemon/port_line.hpp"
+#include "raw_pty.hpp"
 
 using namespace ttygate;
 using namespace ttygate::daemon;
@@ -68,12 +67,7 @@ struct FakeOutput final : ComPortOutput {
 class APortWithErrorCounters : public ::testing::Test {
  protected:
   void SetUp() override {
-    int master = -1, slave = -1;
-    termios raw{};
-    cfmakeraw(&raw);
-    ASSERT_EQ(::openpty(&master, &slave, nullptr, &raw, nullptr), 0);
-    master_ = UniqueFd(master);
-    slave_ = UniqueFd(slave);
+    ASSERT_TRUE(test_support::open_raw_pty(master_, slave_));
     port_.name = "uart";
   }
   // Adopts the pty with counters the test feeds (a pty has no modem lines: only they poll).
