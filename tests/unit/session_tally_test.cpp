@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "daemon/loop.hpp"
@@ -14,6 +15,8 @@
 
 namespace ttygate::daemon {
 namespace {
+
+using Counted = std::pair<std::size_t, std::size_t>;
 
 ktls::Pin pin_of(std::uint8_t n) {
   ktls::Pin pin{};
@@ -30,6 +33,12 @@ class ASessionTally : public ::testing::Test {
       relays_.push_back(std::make_unique<Relay>(loop_, ports_[i]));
     }
   }
+  // {on_port, of_client} for this client on this port.
+  Counted counted(std::uint8_t client, int port) {
+    SessionCounts c = tally_.counts(pin_of(client), *relays_[port]);
+    return {c.on_port, c.of_client};
+  }
+
   Loop loop_;
   PortConfig ports_[3];
   std::vector<std::unique_ptr<Relay>> relays_;
@@ -47,12 +56,9 @@ TEST_F(ASessionTally, CountsEachTokenOnItsPortAndForItsClientOnEveryPort) {
   auto a = tally_.count(*relays_[0], pin_of(1));
   auto b = tally_.count(*relays_[1], pin_of(1));
   auto c = tally_.count(*relays_[0], pin_of(2));
-  EXPECT_EQ(tally_.counts(pin_of(1), *relays_[0]).on_port, 2u);
-  EXPECT_EQ(tally_.counts(pin_of(1), *relays_[0]).of_client, 2u);
-  EXPECT_EQ(tally_.counts(pin_of(2), *relays_[1]).on_port, 1u);
-  EXPECT_EQ(tally_.counts(pin_of(2), *relays_[1]).of_client, 1u);
-  EXPECT_EQ(tally_.counts(pin_of(3), *relays_[2]).on_port, 0u);
-  EXPECT_EQ(tally_.counts(pin_of(3), *relays_[2]).of_client, 0u);
+  EXPECT_EQ(counted(1, 0), Counted(2, 2));
+  EXPECT_EQ(counted(2, 1), Counted(1, 1));
+  EXPECT_EQ(counted(3, 2), Counted(0, 0));
   EXPECT_EQ(tally_.total(), 3u);
 }
 
@@ -63,11 +69,9 @@ TEST_F(ASessionTally, ForgetsATokenWhenItIsDestroyedOrReleasedOnceOnly) {
     b.release();
     b.release();  // idempotent: never a second decrement
     EXPECT_FALSE(b.counted());
-    EXPECT_EQ(tally_.counts(pin_of(1), *relays_[0]).on_port, 1u);
-    EXPECT_EQ(tally_.counts(pin_of(1), *relays_[0]).of_client, 1u);
+    EXPECT_EQ(counted(1, 0), Counted(1, 1));
   }
-  EXPECT_EQ(tally_.counts(pin_of(1), *relays_[0]).on_port, 0u);
-  EXPECT_EQ(tally_.counts(pin_of(1), *relays_[0]).of_client, 0u);
+  EXPECT_EQ(counted(1, 0), Counted(0, 0));
   EXPECT_EQ(tally_.total(), 0u);
 }
 
@@ -85,8 +89,7 @@ TEST_F(ASessionTally, MovesACountWithItsTokenAndNeverCountsItTwice) {
   EXPECT_EQ(tally_.total(), 1u);
   auto replaced = tally_.count(*relays_[1], pin_of(5));
   replaced = std::move(other);  // the replaced token's count goes, the moved one stays
-  EXPECT_EQ(tally_.counts(pin_of(5), *relays_[1]).on_port, 0u);
-  EXPECT_EQ(tally_.counts(pin_of(5), *relays_[1]).of_client, 0u);
+  EXPECT_EQ(counted(5, 1), Counted(0, 0));
   EXPECT_EQ(tally_.counts(pin_of(4), *relays_[2]).of_client, 1u);
   EXPECT_EQ(tally_.total(), 1u);
 }

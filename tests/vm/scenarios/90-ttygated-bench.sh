@@ -147,14 +147,16 @@ medians() {
   done
 }
 
+# traced PID: a tracer is attached to PID.
+traced() { grep -q "^TracerPid:[[:space:]]*[1-9]" /proc/"$1"/status; }
+
 # syscalls auto|off: one more transfer each way with strace counting the gateway's system calls.
 syscalls() {
   sys=$1
   for dir in down up; do
     strace -f -c -q -o $W/strace-$sys-$dir -p "$(get PID $sys)" 2> strace.err &
     st=$!
-    traced() { grep -q "^TracerPid:[[:space:]]*[1-9]" /proc/"$(get PID $sys)"/status; }
-    wait_for 20 traced || { fail "$sys: strace did not attach: $(cat strace.err)"; kill $st; return; }
+    wait_for 20 traced "$(get PID $sys)" || { fail "$sys: strace did not attach: $(cat strace.err)"; kill $st; return; }
     j=$(tlsbench throughput --port "$(get PORT $sys)" $TLS --dir $dir --bytes $BYTES \
       --ctl $W/ctl-$sys --pids "$(get PID $sys)" 2>&1)
     kill -INT $st
