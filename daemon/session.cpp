@@ -93,7 +93,7 @@ void Session::on_established() {
   state_ = State::relaying;
   relaying_count_ = host_.tally().count(relay_, pin_);
   since_ = std::time(nullptr);
-  last_payload_ = std::chrono::steady_clock::now();
+  last_payload_ = CoarseClock::now();
   arm_key_age_timer();
   if (auto idle = host_.config().keepalive.session_idle; idle.count() > 0) arm_idle_timer(idle);
   // Attached before anything that can close the session (the greeting's write, the Telnet
@@ -239,7 +239,7 @@ void Session::wait_output(short events) {
 
 // Keys are replaced after rekey_after_bytes of payload or rekey_after of time, whichever first.
 void Session::count_traffic(std::size_t bytes) {
-  last_payload_ = std::chrono::steady_clock::now();
+  last_payload_ = CoarseClock::now();
   key_bytes_ += bytes;
   if (key_bytes_ >= host_.config().tls.rekey_after_bytes) update_keys("byte limit");
 }
@@ -269,7 +269,7 @@ void Session::arm_idle_timer(std::chrono::nanoseconds after) {
 // One timer per idle period, not one per byte: on expiry it checks when payload last moved.
 void Session::on_idle_timer() {
   const auto idle = host_.config().keepalive.session_idle;
-  const auto quiet = std::chrono::steady_clock::now() - last_payload_;
+  const auto quiet = CoarseClock::now() - last_payload_;
   if (quiet >= idle) return close("idle for " + std::to_string(idle.count()) + " s");
   arm_idle_timer(idle - quiet);
 }

@@ -28,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/coarse_clock.hpp"
 #include "common/openssl.hpp"
 #include "common/unique_fd.hpp"
 #include "daemon/client_store.hpp"
@@ -194,7 +195,7 @@ class Session final : public RelaySubscriber, private ComPortOutput {
   Op input_turn_;  // more input to read after the other sessions had their turn
   std::uint64_t key_bytes_ = 0;
   std::uint64_t key_updates_ = 0;  // payload under the current traffic keys, both directions
-  std::chrono::steady_clock::time_point last_payload_{};
+  CoarseClock::time_point last_payload_{};  // stamped per transfer: never a system call
   bool input_blocked_ = false;  // the device queue is full
   std::vector<std::byte> out_;  // device output the peer hasn't taken yet
   std::size_t out_done_ = 0;
