@@ -29,6 +29,22 @@ class Env:
     logs: Path
     server_cpu: list
     client_cpu: list
+    # --openssl-root: the OpenSSL servers (ttygated, s_server) run through that root's loader.
+    loader: tuple = ()
+    openssl: str = "openssl"
+
+
+def loader_of(root):
+    """(ld.so, --library-path, DIRS) for the libraries under root, the machine's own after them, and
+    that root's openssl tool: one build measured against the OpenSSL a gateway image ships (e.g. a
+    later distribution's packages unpacked with `dpkg-deb -x`)."""
+    for lib in (Path(root) / "usr/lib/x86_64-linux-gnu", Path(root) / "lib/x86_64-linux-gnu"):
+        if (lib / "ld-linux-x86-64.so.2").exists() and (lib / "libssl.so.3").exists():
+            tool = lib.parent.parent / "bin" / "openssl"
+            if not tool.exists():
+                raise SystemExit(f"bench: no openssl tool at {tool}")
+            return (str(lib / "ld-linux-x86-64.so.2"), "--library-path", f"{lib}:/lib/x86_64-linux-gnu"), str(tool)
+    raise SystemExit(f"bench: no ld-linux-x86-64.so.2 and libssl.so.3 under {root}/[usr/]lib/x86_64-linux-gnu")
 
 
 def free_port():
@@ -261,7 +277,7 @@ class SServer(System):
 
     def start(self):
         w = self.w
-        self.launch(["openssl", "s_server", "-accept", f"127.0.0.1:{self.port}", "-quiet",
+        self.launch([*self.env.loader, self.env.openssl, "s_server", "-accept", f"127.0.0.1:{self.port}", "-quiet",
                      "-cert", f"{w}/server.crt", "-key", f"{w}/server.key", "-tls1_3",
                      "-ciphersuites", SUITE, "-groups", GROUP, "-Verify", "1", "-verify_return_error",
                      "-CAfile", f"{w}/client.crt"])
@@ -318,7 +334,7 @@ max_sessions_per_client = 6000
         return None
 
     def launch_servers(self):
-        self.launch([str(self.binary), "--config", str(self.w / "ttygated.toml")])
+        self.launch([*self.env.loader, str(self.binary), "--config", str(self.w / "ttygated.toml")])
 
     def start(self):
         super().start()
@@ -369,7 +385,7 @@ def versions(env):
     return {"socat": first_line(["sh", "-c", "socat -V | sed -n 2p"]),
             "stunnel": first_line(["sh", "-c", "stunnel4 -version 2>&1 | grep -m1 '^stunnel'"]),
             "ser2net": first_line(["ser2net", "-v"]),
-            "openssl": first_line(["openssl", "version"]),
+            "openssl": first_line([*env.loader, env.openssl, "version"]),
             "gnuplot": first_line(["gnuplot", "--version"]),
             "ttygate": first_line(git) + ttygated_built(env),
             "compiler": first_line(["c++", "--version"])}

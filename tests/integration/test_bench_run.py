@@ -70,3 +70,43 @@ def test_a_run_that_skipped_ttygated_fails():
     assert problems == ["ttygated: skipped: ttygated is not built"]
     assert bench.sanity({"stunnel": {"skipped": "stunnel is not installed"}, "socat-plain": ok_peer},
                         {"socat-plain"}) == []
+
+
+def fake_openssl_root(root):
+    """A root as `dpkg-deb -x` leaves one, holding the machine's own loader and OpenSSL."""
+    lib = root / "usr" / "lib" / "x86_64-linux-gnu"
+    lib.mkdir(parents=True)
+    for name, real in (("ld-linux-x86-64.so.2", "/lib64/ld-linux-x86-64.so.2"),
+                       ("libssl.so.3", "/lib/x86_64-linux-gnu/libssl.so.3"),
+                       ("libcrypto.so.3", "/lib/x86_64-linux-gnu/libcrypto.so.3")):
+        os.symlink(os.path.realpath(real), lib / name)
+    (root / "usr" / "bin").mkdir()
+    os.symlink(shutil.which("openssl"), root / "usr" / "bin" / "openssl")
+    return lib
+
+
+def test_an_openssl_root_runs_the_gateway_the_s_server_and_the_floor_with_its_libraries(tmp_path):
+    from conftest import BUILD_DIR
+    import json
+    lib = fake_openssl_root(tmp_path / "root")
+    loader = f"{lib}/ld-linux-x86-64.so.2 --library-path {lib}:/lib/x86_64-linux-gnu"
+    r = subprocess.run([sys.executable, BENCH_RUN, "--quick", "--systems", "ttygated,openssl-s_server", "--only",
+                        "handshake_full", "--no-docs", "--build-dir", BUILD_DIR, "--results", str(tmp_path / "out"),
+                        "--openssl-root", str(tmp_path / "root")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    for name in ("ttygated", "openssl-s_server"):
+        assert doc["systems"][name]["config"]["commands"][-1].startswith(loader), doc["systems"][name]["config"]
+        assert doc["systems"][name]["handshake_full"][0]["per_s"] > 0
+    assert doc["versions"]["openssl"].startswith("OpenSSL 3.")
+    assert doc["crypto_floor"][0]["floor_ms"] > 0
+
+
+def test_an_openssl_root_without_libssl_is_refused_in_one_line(tmp_path):
+    lib = fake_openssl_root(tmp_path / "root")
+    (lib / "libssl.so.3").unlink()
+    r = subprocess.run([sys.executable, BENCH_RUN, "--quick", "--openssl-root", str(tmp_path / "root"),
+                        "--build-dir", str(tmp_path / "build")], capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
+    assert "Traceback" not in r.stderr and r.stderr.count("\n") == 1, r.stderr
+    assert "no ld-linux-x86-64.so.2 and libssl.so.3 under" in r.stderr
