@@ -2,7 +2,8 @@
 // UserChannel: the record layer in user space, OpenSSL's SSL_read/SSL_write on the socket.
 //
 // Used when the kernel has no TLS ULP (or not for the negotiated suite), and by clients. Owns the
-// SSL object and the socket.
+// SSL object and the socket. In the daemon, OpenSSL reads what the event loop received for it
+// (ktls/loop_input.hpp) instead of polling and reading the socket per record.
 #pragma once
 
 #include <memory>
