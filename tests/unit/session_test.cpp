@@ -616,4 +616,30 @@ TEST_F(ASessionOnAOneBufferRing, ThatClosesWhileHoldingABufferGivesItBack) {
   EXPECT_EQ(loop_.ring_exhausted(), exhausted);
 }
 
+// A kernel without buffer rings (before 5.19): sessions poll and OpenSSL reads the socket.
+class ASessionWithoutABufferRing : public ASession {
+ protected:
+  ASessionWithoutABufferRing() : ASession(ReceiveRing{0, 0}) {}
+};
+
+TEST_F(ASessionWithoutABufferRing, RelaysInputByPollingItsSocketAndStopsWhileTheDeviceQueueIsFull) {
+  ASSERT_FALSE(loop_.receives_into_ring());
+  host_.known[client_pin_] = Role::control;
+  Session& s = connect();
+  until([&] { return s.relaying(); });
+  std::string sent;
+  std::string chunk(8192, 'z');
+  for (int i = 0; i < 24; ++i) {
+    chunk[0] = static_cast<char>('a' + i);
+    client_write(chunk);
+    sent += chunk;
+  }
+  for (int i = 0; i < 50; ++i) loop_.run_once(2ms);
+  EXPECT_LT(s.bytes_in(), sent.size());
+  std::string at_device;
+  until([&] { return (at_device += device_read()).size() == sent.size(); });
+  EXPECT_EQ(at_device, sent);
+  EXPECT_EQ(loop_.ring_received(), 0u);
+}
+
 }  // namespace
