@@ -3,9 +3,8 @@
 //
 // Everything that waits goes through here: accept, poll readiness of TLS sockets, receives into
 // the shared buffer ring, reads and writes on the tty, timers, the signalfd, the D-Bus socket
-// and the pairing button. An
-// operation is armed with a handler and completes exactly once; its handler then runs with the
-// CQE's result. Work deferred to the end of the current batch is an operation too: it has an
+// and the pairing button. An operation is armed with a handler and completes exactly once; its
+// handler then runs with the CQE's result. Work deferred to the end of the current batch is an operation too: it has an
 // id and an Op can cancel it, like any other.
 //
 // user_data is encoded in one place (OpId: slot index + generation). A slot stays reserved
@@ -23,10 +22,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <span>
-#include <deque>
 #include <vector>
 
 #include "common/result.hpp"
@@ -44,7 +43,7 @@ using ReceiveHandler = std::function<void(int res, std::span<const std::byte> da
 // a buffer is held only from the kernel's completion to the end of its handler, so the ring
 // needs as many as there are sessions receiving in one wake-up, not one per session; 2 KiB
 // holds an interactive burst (a line, a paste, one Ethernet segment) and a larger record is
-// finished by OpenSSL's own read in the same SSL_read. 512 KiB per gateway, fixed.
+// finished by OpenSSL's own read in the same SSL_read. 516 KiB per gateway, fixed.
 struct ReceiveRing {
   unsigned count = 256;
   unsigned size = 2048;
