@@ -343,7 +343,18 @@ max_sessions_per_client = 6000
             time.sleep(0.05)
 
 
-CLASSES = {"socat-plain": SocatPlain, "socat-tls": SocatTls, "stunnel": Stunnel, "ser2net": Ser2net,
+class TtygatedRef(Ttygated):
+    """Another ttygated build (TTYGATE_BENCH_REF=BUILD_DIR, e.g. main's) in the same run as this
+    one: a change measured side by side, round by round, instead of in two runs minutes apart.
+    Not in NAMES: only run when asked for (--systems ...,ttygated-ref)."""
+
+    def __init__(self, env, name):
+        super().__init__(env, name)
+        ref = os.environ.get("TTYGATE_BENCH_REF", "")
+        self.binary = Path(ref) / "tools" / "ttygated" if ref else Path("/nonexistent/TTYGATE_BENCH_REF")
+
+
+CLASSES = {"socat-plain": SocatPlain, "ttygated-ref": TtygatedRef, "socat-tls": SocatTls, "stunnel": Stunnel, "ser2net": Ser2net,
            "ser2net-nodelay": Ser2netNoDelay, "ttygated": Ttygated, "openssl-s_server": SServer}
 
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <system_error>
 
@@ -11,6 +12,7 @@ namespace ttygate::daemon {
 namespace {
 
 constexpr std::uint64_t kCancelTag = ~std::uint64_t{0};  // CQEs of cancel requests
+constexpr std::uint16_t kReceiveGroup = 0;               // the one buffer group
 
 OpId make_id(std::uint32_t index, std::uint32_t generation) {
   return (std::uint64_t{generation} << 32) | index;
@@ -22,15 +24,29 @@ OpId make_id(std::uint32_t index, std::uint32_t generation) {
 // thread asks for events (DEFER_TASKRUN): a socket becoming readable while the loop is busy
 // dispatching no longer interrupts it, and the work is done in one go at its next wait. Kernels
 // before 6.1 refuse the flags: plain rings there.
-Loop::Loop(unsigned entries) {
+Loop::Loop(unsigned entries, ReceiveRing receive_ring) {
   io_uring_params params{};
   params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
   int rc = io_uring_queue_init_params(entries, &ring_, &params);
   if (rc == -EINVAL) rc = io_uring_queue_init(entries, &ring_, 0);
   if (rc < 0) throw std::system_error(-rc, std::system_category(), "io_uring_queue_init");
+  make_receive_ring(receive_ring);
 }
 
-Loop::~Loop() { io_uring_queue_exit(&ring_); }
+Loop::~Loop() {
+  buffers_.reset();
+  io_uring_queue_exit(&ring_);
+}
+
+void Loop::make_receive_ring(ReceiveRing receive_ring) {
+  if (receive_ring.count == 0) {
+    ring_error_ = errno_error("receive buffer ring", ENOTSUP);
+    return;
+  }
+  auto ring = BufferRing::make(ring_, receive_ring.count, receive_ring.size, kReceiveGroup);
+  if (ring) buffers_ = std::move(*ring);
+  else ring_error_ = ring.error();
+}
 
 io_uring_sqe* Loop::next_sqe() {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
@@ -55,6 +71,7 @@ OpId Loop::reserve(Handler handler) {
   slot.busy = true;
   slot.result_is_fd = false;
   slot.deferred = false;
+  slot.on_receive = nullptr;
   slot.handler = std::move(handler);
   return make_id(index, slot.generation);
 }
@@ -97,6 +114,18 @@ OpId Loop::write(int fd, const void* data, unsigned size, Handler handler) {
   return id;
 }
 
+OpId Loop::receive(int fd, ReceiveHandler handler) {
+  // The slot's handler only marks it live (pending(), cancel()); complete() calls on_receive.
+  OpId id = reserve([](int) {});
+  slots_[static_cast<std::uint32_t>(id)].on_receive = std::move(handler);
+  io_uring_sqe* sqe = next_sqe();
+  io_uring_prep_recv(sqe, fd, nullptr, buffers_->size(), 0);
+  sqe->flags |= IOSQE_BUFFER_SELECT;
+  sqe->buf_group = buffers_->group();
+  io_uring_sqe_set_data64(sqe, id);
+  return id;
+}
+
 OpId Loop::accept(int fd, Handler handler) {
   OpId id = reserve(std::move(handler));
   slots_[static_cast<std::uint32_t>(id)].result_is_fd = true;
@@ -121,6 +150,7 @@ void Loop::cancel(OpId id) {
   Slot* slot = slot_of(id);
   if (!slot || !slot->handler) return;
   slot->handler = nullptr;  // the slot itself is freed when the kernel's CQE arrives
+  slot->on_receive = nullptr;
   if (slot->deferred) return;  // ... or, for deferred work, when its turn comes
   io_uring_sqe* sqe = next_sqe();
   io_uring_prep_cancel64(sqe, id, 0);
@@ -134,17 +164,36 @@ OpId Loop::defer(std::function<void()> work) {
   return id;
 }
 
-void Loop::complete(OpId id, int res) {
+void Loop::complete(OpId id, int res, unsigned flags) {
+  // A buffer the kernel took goes back to the ring whatever became of the receive: after its
+  // handler, or at once when the receive was cancelled (its owner may be gone).
+  std::span<const std::byte> data;
+  const bool took_buffer = buffers_ && (flags & IORING_CQE_F_BUFFER);
+  const unsigned buffer_id = flags >> IORING_CQE_BUFFER_SHIFT;
+  if (took_buffer) {
+    ++buffers_out_;
+    ++ring_received_;
+    if (res > 0) data = buffers_->buffer(buffer_id).first(std::min<std::size_t>(static_cast<std::size_t>(res), buffers_->size()));
+  }
+  if (res == -ENOBUFS) ++ring_exhausted_;
   Slot* slot = slot_of(id);
-  if (!slot) return;
-  Handler handler = std::move(slot->handler);
-  const bool orphan_fd = !handler && slot->result_is_fd && res >= 0;
-  slot->handler = nullptr;
-  slot->busy = false;
-  ++slot->generation;
-  free_.push_back(static_cast<std::uint32_t>(id));
-  if (handler) handler(res);
-  else if (orphan_fd) ::close(res);  // the cancel came too late: nobody else owns it
+  if (slot) {
+    Handler handler = std::move(slot->handler);
+    ReceiveHandler on_receive = std::move(slot->on_receive);
+    const bool orphan_fd = !handler && slot->result_is_fd && res >= 0;
+    slot->handler = nullptr;
+    slot->on_receive = nullptr;
+    slot->busy = false;
+    ++slot->generation;
+    free_.push_back(static_cast<std::uint32_t>(id));
+    if (on_receive) on_receive(res, data);
+    else if (handler) handler(res);
+    else if (orphan_fd) ::close(res);  // the cancel came too late: nobody else owns it
+  }
+  if (took_buffer) {
+    buffers_->give_back(buffer_id);
+    --buffers_out_;
+  }
 }
 
 unsigned Loop::run_once(std::chrono::milliseconds max_wait) {
@@ -165,16 +214,16 @@ unsigned Loop::run_once(std::chrono::milliseconds max_wait) {
   // Collect first, then dispatch: handlers may submit, which must not race the CQ walk.
   batch_.clear();
   io_uring_for_each_cqe(&ring_, head, cqe) {
-    batch_.emplace_back(io_uring_cqe_get_data64(cqe), cqe->res);
+    batch_.push_back({io_uring_cqe_get_data64(cqe), cqe->res, cqe->flags});
     ++handled;
   }
   io_uring_cq_advance(&ring_, handled);
-  for (auto [id, res] : batch_) complete(id, res);
+  for (const Completion& c : batch_) complete(c.id, c.res, c.flags);
 
   while (!deferred_.empty()) {
     auto due = std::move(deferred_);
     deferred_.clear();
-    for (OpId id : due) complete(id, 0);  // a cancelled one only frees its slot
+    for (OpId id : due) complete(id, 0, 0);  // a cancelled one only frees its slot
   }
   return handled;
 }

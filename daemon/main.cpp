@@ -157,6 +157,9 @@ int run(const Config& config, bool use_bus) {
   auto identity = or_fail(load_gateway_identity(config), "load the gateway identity");
   auto store = or_fail(ClientStore::open(client_store_path(config), StoreAccess::daemon), "load the client store");
   Loop loop;
+  if (!loop.receives_into_ring())
+    log::info("Sessions in user-space TLS poll their socket and read it in OpenSSL: " +
+              loop.receive_ring_error().message());
   Gateway gateway(loop, config, std::move(identity), std::move(store));
   ServiceManager service(loop);
   SignalWatch signals(loop, {SIGTERM, SIGINT, SIGHUP}, [&](int signo) {

@@ -3,6 +3,7 @@
 
 #include <openssl/err.h>
 
+#include <cerrno>
 #include <ctime>
 
 #include "common/log.hpp"
@@ -90,6 +91,9 @@ void Session::on_established() {
   if (!channel) return close("kernel TLS hand-over failed: " + channel.error().message());
   if (!stayed.empty()) log::debug(who() + ": staying in user space: " + stayed);
   channel_ = std::move(*channel);
+  // The loop receives for a user-space channel when it has its buffer ring (else, or when OpenSSL
+  // can't make the BIO, the channel reads its socket after a poll, as always).
+  if (host_.loop().receives_into_ring()) channel_->receive_from_loop();
   state_ = State::relaying;
   relaying_count_ = host_.tally().count(relay_, pin_);
   since_ = std::time(nullptr);
@@ -111,7 +115,24 @@ void Session::on_established() {
   pump_input();
 }
 
+// Waiting to read, a user-space channel has the loop receive into the shared buffer ring: one
+// io_uring recv brings the bytes, with no poll before it and no read(2) after. The buffer is
+// only lent for the handler: what the session did not read by then is copied (settle_input).
+// A ring that was empty (-ENOBUFS) took nothing from the socket: poll this once, as before.
 void Session::wait_input(short events) {
+  if (events == POLLIN && channel_->takes_loop_input()) {
+    input_wait_.set(host_.loop(), host_.loop().receive(channel_->fd(), [this](int res, std::span<const std::byte> data) {
+      if (res == -ENOBUFS) return poll_input(POLLIN);
+      channel_->lend_input(res, data);
+      pump_input();
+      channel_->settle_input();
+    }));
+    return;
+  }
+  poll_input(events);
+}
+
+void Session::poll_input(short events) {
   input_wait_.set(host_.loop(), host_.loop().poll(channel_->fd(), events, [this](int res) {
     if (res < 0) return close("socket error");
     pump_input();

@@ -156,6 +156,7 @@ class Session final : public RelaySubscriber, private ComPortOutput {
   bool end_exchange(ktls::pairing::Step step);
   Result<std::unique_ptr<ktls::Channel>> make_channel();
   void wait_input(short events);
+  void poll_input(short events);
   void pump_input();
   void queue_output(std::span<const std::byte> data);
   void flush_output();

@@ -58,6 +58,16 @@ class Channel {
   virtual IoStatus write(std::span<const std::byte> data) = 0;
   // True when plaintext is already buffered in user space: read() again before polling.
   virtual bool has_buffered_input() const = 0;
+  // Input the event loop received for this channel (io_uring provided buffers) instead of the
+  // channel reading its socket after a poll. takes_loop_input(): whether it may; lend_input():
+  // what one receive brought (res: bytes, 0 at the end of stream, -errno), valid until
+  // settle_input(), which copies whatever read() has not taken before the loop reuses the memory.
+  // receive_from_loop() opts in where the record layer can (OpenSSL in user space); false where
+  // it can't, and the channel keeps reading its socket after a poll.
+  virtual bool receive_from_loop() { return false; }
+  virtual bool takes_loop_input() const { return false; }
+  virtual void lend_input(int /*res*/, std::span<const std::byte> /*bytes*/) {}
+  virtual void settle_input() {}
   // Sends close_notify, best effort and without blocking.
   virtual void close_notify() = 0;
   // Starts a KeyUpdate that replaces the keys of both directions (update_requested): our send

@@ -43,8 +43,32 @@ IoStatus UserChannel::write(std::span<const std::byte> data) {
   return status_after(n, "TLS write");
 }
 
-// SSL_has_pending also counts records read ahead but not yet decrypted.
-bool UserChannel::has_buffered_input() const { return SSL_has_pending(ssl_.get()) == 1; }
+// SSL_has_pending also counts records read ahead but not yet decrypted; bytes the loop received
+// that OpenSSL has not taken yet are input too.
+bool UserChannel::has_buffered_input() const {
+  return SSL_has_pending(ssl_.get()) == 1 || (input_ && input_->unread() > 0);
+}
+
+bool UserChannel::receive_from_loop() {
+  if (input_) return true;
+  auto input = std::make_unique<LoopInput>(fd_.get());
+  BIO* bio = input->make_bio();
+  if (!bio) {
+    ERR_clear_error();
+    return false;
+  }
+  input_ = std::move(input);
+  SSL_set0_rbio(ssl_.get(), bio);  // the socket BIO stays as the write side
+  return true;
+}
+
+void UserChannel::lend_input(int res, std::span<const std::byte> bytes) {
+  if (input_) input_->lend(res, bytes);
+}
+
+void UserChannel::settle_input() {
+  if (input_) input_->settle();
+}
 
 void UserChannel::close_notify() {
   // One non-blocking attempt: a peer that can't take two dozen bytes is gone anyway.

@@ -8,7 +8,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "common/unique_fd.hpp"
@@ -17,6 +20,7 @@ using namespace std::chrono_literals;
 using ttygate::UniqueFd;
 using ttygate::daemon::Loop;
 using ttygate::daemon::Op;
+using ttygate::daemon::OpId;
 
 namespace {
 
@@ -248,4 +252,125 @@ TEST(ALoop, DefersTaskWorkToItsOwnWaitsWhereTheKernelAllows) {
   ASSERT_EQ(::write(p.write.get(), "x", 1), 1);
   EXPECT_EQ(loop.run_once(1000ms), 1u);  // the completion is posted when the loop waits
   EXPECT_TRUE(revents & POLLIN);
+}
+
+namespace {
+
+using ttygate::daemon::ReceiveRing;
+
+struct SocketPair {
+  UniqueFd near, far;
+  SocketPair() {
+    int fds[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+    near.reset(fds[0]);
+    far.reset(fds[1]);
+  }
+  void send(const std::string& s) const { EXPECT_EQ(::write(far.get(), s.data(), s.size()), static_cast<ssize_t>(s.size())); }
+};
+
+struct Received {
+  int res = 1 << 30;  // not yet
+  std::string data;
+  bool done() const { return res != 1 << 30; }
+};
+
+OpId receive_into(Loop& loop, const SocketPair& p, Received& into) {
+  return loop.receive(p.near.get(), [&into](int res, std::span<const std::byte> data) {
+    into.res = res;
+    into.data.assign(reinterpret_cast<const char*>(data.data()), data.size());
+  });
+}
+
+#define SKIP_WITHOUT_RING(loop) \
+  if (!(loop).receives_into_ring()) GTEST_SKIP() << "kernel has no io_uring buffer rings: " << (loop).receive_ring_error().message()
+
+}  // namespace
+
+TEST(ALoop, ReceivesIntoARingBufferLentOnlyForTheHandler) {
+  Loop loop;
+  SKIP_WITHOUT_RING(loop);
+  SocketPair p;
+  unsigned out_during = 0;
+  std::string got;
+  loop.receive(p.near.get(), [&](int res, std::span<const std::byte> data) {
+    out_during = loop.buffers_out();
+    EXPECT_EQ(res, 5);
+    got.assign(reinterpret_cast<const char*>(data.data()), data.size());
+  });
+  EXPECT_EQ(loop.run_once(20ms), 0u);  // armed: no buffer is taken while nothing arrives
+  EXPECT_EQ(loop.buffers_out(), 0u);
+  p.send("hello");
+  while (got.empty()) loop.run_once(1000ms);
+  EXPECT_EQ(got, "hello");
+  EXPECT_EQ(out_during, 1u);
+  EXPECT_EQ(loop.buffers_out(), 0u);
+  EXPECT_EQ(loop.ring_received(), 1u);
+}
+
+TEST(ALoop, RefillsItsRingSoMoreReceivesThanBuffersAllGetTheirBytes) {
+  Loop loop(64, ReceiveRing{2, 64});
+  SKIP_WITHOUT_RING(loop);
+  SocketPair p;
+  for (int i = 0; i < 10; ++i) {
+    Received r;
+    receive_into(loop, p, r);
+    p.send("frame " + std::to_string(i));
+    while (!r.done()) loop.run_once(1000ms);
+    EXPECT_EQ(r.data, "frame " + std::to_string(i));
+  }
+  EXPECT_EQ(loop.ring_received(), 10u);
+  EXPECT_EQ(loop.ring_exhausted(), 0u);
+}
+
+// Two receives complete in one batch with one buffer: the second finds the ring empty and must
+// have left its bytes in the socket, whole and in order.
+TEST(ALoop, ReportsAnEmptyRingWithoutTakingAnyBytes) {
+  Loop loop(64, ReceiveRing{1, 64});
+  SKIP_WITHOUT_RING(loop);
+  SocketPair a, b;
+  Received ra, rb;
+  receive_into(loop, a, ra);
+  receive_into(loop, b, rb);
+  a.send("to a");
+  b.send("to b");
+  while (!ra.done() || !rb.done()) loop.run_once(1000ms);
+  EXPECT_EQ(loop.ring_exhausted(), 1u);
+  Received& starved = ra.res == -ENOBUFS ? ra : rb;
+  const SocketPair& starved_pair = ra.res == -ENOBUFS ? a : b;
+  EXPECT_EQ(starved.res, -ENOBUFS);
+  EXPECT_EQ((ra.res == -ENOBUFS ? rb : ra).res, 4);
+  char buf[16];
+  EXPECT_EQ(::read(starved_pair.near.get(), buf, sizeof buf), 4);
+  EXPECT_EQ(std::string(buf, 4), &starved == &ra ? "to a" : "to b");
+  EXPECT_EQ(loop.buffers_out(), 0u);
+}
+
+// The receive's owner went away after the kernel had already filled a buffer: the loop gives
+// it back, and a one-buffer ring keeps working.
+TEST(ALoop, GivesTheBufferOfACancelledReceiveBackToTheRing) {
+  Loop loop(64, ReceiveRing{1, 64});
+  SKIP_WITHOUT_RING(loop);
+  SocketPair a, b;
+  a.send("already here");  // the receive completes as it is submitted, before its cancel
+  bool ran = false;
+  OpId id = loop.receive(a.near.get(), [&](int, std::span<const std::byte>) { ran = true; });
+  loop.cancel(id);
+  loop.run_once(20ms);
+  loop.run_once(20ms);
+  EXPECT_FALSE(ran);
+  EXPECT_EQ(loop.ring_received(), 1u);  // it did take the buffer
+  EXPECT_EQ(loop.buffers_out(), 0u);
+  Received r;
+  receive_into(loop, b, r);
+  b.send("next");
+  while (!r.done()) loop.run_once(1000ms);
+  EXPECT_EQ(r.res, 4);
+  EXPECT_EQ(r.data, "next");
+}
+
+TEST(ALoop, OffersNoReceivesWithoutARing) {
+  Loop loop(64, ReceiveRing{0, 0});
+  EXPECT_FALSE(loop.receives_into_ring());
+  EXPECT_TRUE(loop.receive_ring_error().code());
 }

@@ -111,6 +111,10 @@ struct FakeHost final : SessionHost, ktls::PeerPolicy {
 
 class ASession : public ::testing::Test {
  protected:
+  ASession() = default;
+  // A loop with another receive ring (e.g. one buffer, so it runs out).
+  explicit ASession(ReceiveRing ring) : loop_(512, ring) {}
+
   void SetUp() override {
     std::signal(SIGPIPE, SIG_IGN);  // as ttygated does: a peer that left is an error return, not a signal
     auto gateway = ktls::load_or_create_identity(ktls::identity_files(dir_.path(), "gateway"), "gateway");
@@ -525,6 +529,117 @@ TEST_F(APairingSession, EndsTheExchangeWhenItTimesOut) {
   until([&] { return !host_.exchange_ends.empty(); });
   EXPECT_EQ(host_.exchange_ends[0].reason, "protocol");
   EXPECT_NE(host_.exchange_ends[0].detail.find("timed out"), std::string::npos);
+}
+
+}  // namespace
+
+namespace {
+
+// User-space sessions receive through the loop's shared buffer ring (daemon/buffer_ring.hpp);
+// with a ring of one buffer, sessions that receive in the same wake-up find it empty.
+class ASessionOnAOneBufferRing : public ASession {
+ protected:
+  ASessionOnAOneBufferRing() : ASession(ReceiveRing{1, 2048}) {}
+  void SetUp() override {
+    if (!loop_.receives_into_ring()) GTEST_SKIP() << "kernel has no io_uring buffer rings: " << loop_.receive_ring_error().message();
+    ASession::SetUp();
+  }
+};
+
+TEST_F(ASession, ReceivesItsInputThroughTheLoopsBufferRing) {
+  if (!loop_.receives_into_ring()) GTEST_SKIP() << "kernel has no io_uring buffer rings";
+  host_.known[client_pin_] = Role::control;
+  Session& s = connect();
+  until([&] { return s.relaying(); });
+  const auto before = loop_.ring_received();
+  std::string sent, at_device;
+  for (int i = 0; i < 20; ++i) {
+    std::string frame = "frame " + std::to_string(i) + "\n";
+    client_write(frame);
+    sent += frame;
+    until([&] { return (at_device += device_read()) == sent; });
+  }
+  EXPECT_GE(loop_.ring_received() - before, 20u);  // one receive per frame, at least
+  EXPECT_EQ(loop_.buffers_out(), 0u);
+  EXPECT_EQ(s.bytes_in(), sent.size());
+}
+
+// Two sessions' input arrives in one wake-up: one gets the buffer, the other polls and reads
+// its socket as before. Records larger than the buffer are split across the receive and
+// OpenSSL's own read. Every byte arrives, in order, and the next input uses the ring again.
+TEST_F(ASessionOnAOneBufferRing, RelaysEveryByteInOrderWhenTheRingRunsOut) {
+  host_.known[client_pin_] = Role::monitor;
+  Session& monitor = connect();
+  until([&] { return monitor.relaying(); });
+  SslPtr monitor_client = std::move(client_);
+  UniqueFd monitor_peer = std::move(peer_);
+  host_.known[client_pin_] = Role::control;
+  Session& control = connect();
+  until([&] { return control.relaying(); });
+  std::string sent, at_device;
+  for (int round = 0; round < 3; ++round) {
+    std::string big(5000, static_cast<char>('a' + round));
+    big.back() = '\n';
+    ASSERT_EQ(SSL_write(monitor_client.get(), big.data(), static_cast<int>(big.size())), static_cast<int>(big.size()));
+    client_write(big);
+    sent += big;
+    until([&] { return (at_device += device_read()).size() == sent.size() && monitor.bytes_in() == sent.size(); });
+  }
+  EXPECT_EQ(at_device, sent);
+  EXPECT_EQ(control.bytes_in(), sent.size());
+  EXPECT_EQ(monitor.bytes_dropped(), sent.size());
+  EXPECT_GE(loop_.ring_exhausted(), 1u);
+  EXPECT_GE(loop_.ring_received(), 3u);
+  EXPECT_EQ(loop_.buffers_out(), 0u);
+}
+
+// The client's last frame and its close_notify arrive in one buffer: the session relays the
+// frame and closes while the buffer is still lent. It goes back to the ring all the same: the
+// next session's input arrives through the ring's only buffer.
+TEST_F(ASessionOnAOneBufferRing, ThatClosesWhileHoldingABufferGivesItBack) {
+  host_.known[client_pin_] = Role::control;
+  Session& first = connect();
+  until([&] { return first.relaying(); });
+  client_write("last words\n");
+  SSL_shutdown(client_.get());
+  until([&] { return first.state() == Session::State::closed; });
+  EXPECT_EQ(device_read(), "last words\n");
+  EXPECT_EQ(loop_.buffers_out(), 0u);
+  const auto received = loop_.ring_received();
+  const auto exhausted = loop_.ring_exhausted();
+  Session& second = connect();
+  until([&] { return second.relaying(); });
+  client_write("hello again\n");
+  std::string at_device;
+  until([&] { return (at_device += device_read()) == "hello again\n"; });
+  EXPECT_GT(loop_.ring_received(), received);
+  EXPECT_EQ(loop_.ring_exhausted(), exhausted);
+}
+
+// A kernel without buffer rings (before 5.19): sessions poll and OpenSSL reads the socket.
+class ASessionWithoutABufferRing : public ASession {
+ protected:
+  ASessionWithoutABufferRing() : ASession(ReceiveRing{0, 0}) {}
+};
+
+TEST_F(ASessionWithoutABufferRing, RelaysInputByPollingItsSocketAndStopsWhileTheDeviceQueueIsFull) {
+  ASSERT_FALSE(loop_.receives_into_ring());
+  host_.known[client_pin_] = Role::control;
+  Session& s = connect();
+  until([&] { return s.relaying(); });
+  std::string sent;
+  std::string chunk(8192, 'z');
+  for (int i = 0; i < 24; ++i) {
+    chunk[0] = static_cast<char>('a' + i);
+    client_write(chunk);
+    sent += chunk;
+  }
+  for (int i = 0; i < 50; ++i) loop_.run_once(2ms);
+  EXPECT_LT(s.bytes_in(), sent.size());
+  std::string at_device;
+  until([&] { return (at_device += device_read()).size() == sent.size(); });
+  EXPECT_EQ(at_device, sent);
+  EXPECT_EQ(loop_.ring_received(), 0u);
 }
 
 }  // namespace
