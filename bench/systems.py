@@ -350,12 +350,18 @@ class TtygatedRef(Ttygated):
 
     def __init__(self, env, name):
         super().__init__(env, name)
-        ref = os.environ.get("TTYGATE_BENCH_REF", "")
-        self.binary = Path(ref) / "tools" / "ttygated" if ref else Path("/nonexistent/TTYGATE_BENCH_REF")
+        self.ref = os.environ.get("TTYGATE_BENCH_REF", "")
+        self.binary = Path(self.ref) / "tools" / "ttygated"
+
+    def unavailable(self):
+        if not self.ref:
+            return "TTYGATE_BENCH_REF names no build folder"
+        return super().unavailable()
 
 
-CLASSES = {"socat-plain": SocatPlain, "ttygated-ref": TtygatedRef, "socat-tls": SocatTls, "stunnel": Stunnel, "ser2net": Ser2net,
-           "ser2net-nodelay": Ser2netNoDelay, "ttygated": Ttygated, "openssl-s_server": SServer}
+CLASSES = {"socat-plain": SocatPlain, "socat-tls": SocatTls, "stunnel": Stunnel, "ser2net": Ser2net,
+           "ser2net-nodelay": Ser2netNoDelay, "ttygated": Ttygated, "ttygated-ref": TtygatedRef,
+           "openssl-s_server": SServer}
 
 
 def make(name, env):
