@@ -185,6 +185,18 @@ class ASession : public ::testing::Test {
     for (ssize_t n; (n = ::recv(device_.get(), buf, sizeof buf, MSG_DONTWAIT)) > 0;) out.append(buf, n);
     return out;
   }
+  // A session of a client in this role, driven until it relays.
+  Session& relaying_as(Role role) {
+    host_.known[client_pin_] = role;
+    Session& s = connect();
+    until([&] { return s.relaying(); });
+    return s;
+  }
+  // Drives the client and the loop until the device has received exactly `want`.
+  void until_device_got(const std::string& want) {
+    std::string got;
+    until([&] { return (got += device_read()) == want; });
+  }
 
   test_support::TempDir dir_;
   Loop loop_;
@@ -266,9 +278,7 @@ TEST_F(ASession, ClosesWhenTheClientIsNoLongerAdmittedAfterTheHandshake) {
 }
 
 TEST_F(ASession, ClosesWhenThePeerSendsCloseNotify) {
-  host_.known[client_pin_] = Role::control;
-  Session& s = connect();
-  until([&] { return s.relaying(); });
+  Session& s = relaying_as(Role::control);
   SSL_shutdown(client_.get());
   until([&] { return s.state() == Session::State::closed; });
   EXPECT_TRUE(relay_.sessions().empty());
@@ -276,23 +286,18 @@ TEST_F(ASession, ClosesWhenThePeerSendsCloseNotify) {
 }
 
 TEST_F(ASession, RelaysDeviceOutputToThePeerAndControlInputToTheDevice) {
-  host_.known[client_pin_] = Role::control;
-  Session& s = connect();
-  until([&] { return s.relaying(); });
+  Session& s = relaying_as(Role::control);
   ASSERT_EQ(::write(device_.get(), "S 1 temp=21\n", 12), 12);
   until([&] { return client_read() == "S 1 temp=21\n"; });
   client_write("A led on\n");
-  std::string at_device;
-  until([&] { return (at_device += device_read()) == "A led on\n"; });
+  until_device_got("A led on\n");
   EXPECT_EQ(s.bytes_in(), 9u);
   EXPECT_EQ(s.bytes_out(), 12u);
   EXPECT_EQ(s.bytes_dropped(), 0u);
 }
 
 TEST_F(ASession, DropsAndCountsMonitorInput) {
-  host_.known[client_pin_] = Role::monitor;
-  Session& s = connect();
-  until([&] { return s.relaying(); });
+  Session& s = relaying_as(Role::monitor);
   client_write("A motor 255\n");
   until([&] { return s.bytes_dropped() == 12; });
   EXPECT_EQ(s.bytes_in(), 12u);
@@ -304,9 +309,7 @@ TEST_F(ASession, DropsAndCountsMonitorInput) {
 
 TEST_F(ASession, IsCutWhenItsPeerFallsTooFarBehind) {
   host_.config_.limits.session_buffer = 16 * 1024;
-  host_.known[client_pin_] = Role::monitor;
-  Session& s = connect();
-  until([&] { return s.relaying(); });
+  Session& s = relaying_as(Role::monitor);
   std::string chunk(4096, 'x');
   // The client reads nothing: the socket fills, then the session's own queue.
   until([&] {
@@ -318,9 +321,7 @@ TEST_F(ASession, IsCutWhenItsPeerFallsTooFarBehind) {
 }
 
 TEST_F(ASession, StopsReadingWhileTheDeviceQueueIsFullAndResumesAfter) {
-  host_.known[client_pin_] = Role::control;
-  Session& s = connect();
-  until([&] { return s.relaying(); });
+  Session& s = relaying_as(Role::control);
   std::string sent;
   std::string chunk(8192, 'y');
   for (int i = 0; i < 24; ++i) {  // 192 KiB: three times the device queue
@@ -403,9 +404,7 @@ TEST_F(ASession, CountsEverySessionOfAClientAndEachOnlyOnItsOwnPort) {
   PortConfig bus;
   bus.name = "bus";
   Relay other(loop_, bus);
-  host_.known[client_pin_] = Role::monitor;
-  Session& a = connect();
-  until([&] { return a.relaying(); });
+  Session& a = relaying_as(Role::monitor);
   keep_client();
   Session& b = connect();
   until([&] { return b.relaying(); });
@@ -427,9 +426,7 @@ TEST_F(ASession, CountsEverySessionOfAClientAndEachOnlyOnItsOwnPort) {
 }
 
 TEST_F(ASession, IsNoLongerCountedOnceItsPeerClosesTheSession) {
-  host_.known[client_pin_] = Role::control;
-  Session& s = connect();
-  until([&] { return s.relaying(); });
+  Session& s = relaying_as(Role::control);
   ASSERT_EQ(counted().of_client, 1u);
   SSL_shutdown(client_.get());
   until([&] { return s.state() == Session::State::closed; });
@@ -438,9 +435,7 @@ TEST_F(ASession, IsNoLongerCountedOnceItsPeerClosesTheSession) {
 }
 
 TEST_F(ASession, IsNoLongerCountedOnceItsDeviceIsLost) {
-  host_.known[client_pin_] = Role::control;
-  Session& s = connect();
-  until([&] { return s.relaying(); });
+  Session& s = relaying_as(Role::control);
   ASSERT_EQ(counted().on_port, 1u);
   device_.reset();  // the tty went away: the relay closes its sessions
   until([&] { return s.state() == Session::State::closed; });
@@ -548,9 +543,7 @@ class ASessionOnAOneBufferRing : public ASession {
 
 TEST_F(ASession, ReceivesItsInputThroughTheLoopsBufferRing) {
   if (!loop_.receives_into_ring()) GTEST_SKIP() << "kernel has no io_uring buffer rings";
-  host_.known[client_pin_] = Role::control;
-  Session& s = connect();
-  until([&] { return s.relaying(); });
+  Session& s = relaying_as(Role::control);
   const auto before = loop_.ring_received();
   std::string sent, at_device;
   for (int i = 0; i < 20; ++i) {
@@ -568,14 +561,10 @@ TEST_F(ASession, ReceivesItsInputThroughTheLoopsBufferRing) {
 // its socket as before. Records larger than the buffer are split across the receive and
 // OpenSSL's own read. Every byte arrives, in order, and the next input uses the ring again.
 TEST_F(ASessionOnAOneBufferRing, RelaysEveryByteInOrderWhenTheRingRunsOut) {
-  host_.known[client_pin_] = Role::monitor;
-  Session& monitor = connect();
-  until([&] { return monitor.relaying(); });
+  Session& monitor = relaying_as(Role::monitor);
   SslPtr monitor_client = std::move(client_);
   UniqueFd monitor_peer = std::move(peer_);
-  host_.known[client_pin_] = Role::control;
-  Session& control = connect();
-  until([&] { return control.relaying(); });
+  Session& control = relaying_as(Role::control);
   std::string sent, at_device;
   for (int round = 0; round < 3; ++round) {
     std::string big(5000, static_cast<char>('a' + round));
@@ -597,9 +586,7 @@ TEST_F(ASessionOnAOneBufferRing, RelaysEveryByteInOrderWhenTheRingRunsOut) {
 // frame and closes while the buffer is still lent. It goes back to the ring all the same: the
 // next session's input arrives through the ring's only buffer.
 TEST_F(ASessionOnAOneBufferRing, ThatClosesWhileHoldingABufferGivesItBack) {
-  host_.known[client_pin_] = Role::control;
-  Session& first = connect();
-  until([&] { return first.relaying(); });
+  Session& first = relaying_as(Role::control);
   client_write("last words\n");
   SSL_shutdown(client_.get());
   until([&] { return first.state() == Session::State::closed; });
@@ -610,8 +597,7 @@ TEST_F(ASessionOnAOneBufferRing, ThatClosesWhileHoldingABufferGivesItBack) {
   Session& second = connect();
   until([&] { return second.relaying(); });
   client_write("hello again\n");
-  std::string at_device;
-  until([&] { return (at_device += device_read()) == "hello again\n"; });
+  until_device_got("hello again\n");
   EXPECT_GT(loop_.ring_received(), received);
   EXPECT_EQ(loop_.ring_exhausted(), exhausted);
 }
@@ -624,9 +610,7 @@ class ASessionWithoutABufferRing : public ASession {
 
 TEST_F(ASessionWithoutABufferRing, RelaysInputByPollingItsSocketAndStopsWhileTheDeviceQueueIsFull) {
   ASSERT_FALSE(loop_.receives_into_ring());
-  host_.known[client_pin_] = Role::control;
-  Session& s = connect();
-  until([&] { return s.relaying(); });
+  Session& s = relaying_as(Role::control);
   std::string sent;
   std::string chunk(8192, 'z');
   for (int i = 0; i < 24; ++i) {
