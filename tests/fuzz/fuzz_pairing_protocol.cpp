@@ -2,6 +2,7 @@
 // The pairing wire exchange (ktls/pairing_protocol): any lines from a peer, to either half and in
 // either mode, end in a step that is more, code_shown, proved or failed; never a crash, never a
 // success after the exchange ended, never a line to send longer than kMaxLine.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -51,6 +52,21 @@ void feed(Exchange& exchange, const std::vector<std::string_view>& lines) {
   }
 }
 
+// A gateway may ask a client for up to 10,000,000 PBKDF2 iterations, and the client pays them:
+// seconds of OpenSSL's hashing per input (more than the fuzzer's per-input timeout under ASan)
+// that test nothing of the protocol code. Inputs asking a million or more are left out; the
+// bounds themselves (below 1,000, above 10,000,000) are rejected before any hashing and stay in.
+bool asks_costly_derivation(const std::vector<std::string_view>& lines) {
+  for (std::string_view l : lines) {
+    if (l.find("passcode ") == std::string_view::npos) continue;
+    std::string_view last = l.substr(l.find_last_of(' ') + 1);
+    if (last.find_first_not_of("0123456789") != std::string_view::npos) continue;
+    last.remove_prefix(std::min(last.find_first_not_of('0'), last.size()));  // from_chars takes leading zeros
+    if (last.size() >= 7 && last.size() <= 8) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -61,6 +77,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   pairing::Bytes32 nonce{};
   nonce.fill(0x17);
   const auto lines = lines_of(std::string_view(reinterpret_cast<const char*>(data + 1), size - 1));
+  if (asks_costly_derivation(lines)) return 0;
   switch (data[0] % 4) {
     case 0: feed(*pairing::GatewayExchange::committed_code(exporter, nonce), lines); break;
     case 1: feed(*pairing::GatewayExchange::passcode(exporter, verifier), lines); break;
